@@ -1,0 +1,291 @@
+"""Convolution kernels: the reference against the definition, Numba against the reference.
+
+Shapes are tiny so the suite is also quick with NUMBA_DISABLE_JIT=1 (Numba kernels run as
+Python loops then).
+"""
+import numpy as np
+import pytest
+
+from tinydagan import kernels
+from tinydagan.kernels import numba_conv, reference
+
+# (N, C, H, W, O, kH, kW, stride, padding): non-square kernels, stride 1 / 2, padding 0 / 1 / 2
+CONV_CASES = [
+    (1, 1, 5, 5, 1, 3, 3, (1, 1), (0, 0)),
+    (2, 3, 7, 6, 4, 3, 3, (1, 1), (1, 1)),
+    (2, 3, 8, 8, 5, 3, 3, (2, 2), (1, 1)),
+    (3, 2, 7, 9, 3, 2, 3, (2, 1), (0, 2)),
+    (1, 4, 6, 7, 2, 1, 1, (1, 1), (0, 0)),   # NIN: a 1x1 conv
+    (2, 2, 9, 8, 3, 5, 5, (2, 2), (2, 2)),
+    (2, 3, 6, 5, 2, 3, 2, (1, 2), (2, 1)),
+]
+# (N, Cin, H, W, Cout, kH, kW, stride, padding, output_padding)
+TCONV_CASES = [
+    (1, 1, 3, 3, 1, 3, 3, (1, 1), (0, 0), (0, 0)),
+    (2, 3, 4, 4, 2, 5, 5, (2, 2), (2, 2), (1, 1)),   # the paper's generator layers
+    (2, 2, 3, 5, 3, 3, 2, (2, 1), (1, 0), (1, 0)),
+    (3, 2, 4, 3, 2, 4, 4, (2, 2), (1, 1), (0, 0)),
+    (1, 3, 5, 4, 2, 3, 3, (1, 1), (2, 1), (0, 0)),
+    (2, 2, 3, 3, 3, 2, 3, (2, 2), (0, 1), (1, 1)),
+]
+TOL = {np.float32: dict(rtol=1e-4, atol=1e-5), np.float64: dict(rtol=1e-10, atol=1e-12)}
+
+
+def conv_out(h, k, s, p):
+    return (h + 2 * p - k) // s + 1
+
+
+def tconv_out(h, k, s, p, op):
+    return (h - 1) * s - 2 * p + k + op
+
+
+def make_conv(case, dtype, seed=0):
+    n, c, h, w, o, kh, kw, stride, padding = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c, h, w)).astype(dtype)
+    weight = rng.standard_normal((o, c, kh, kw)).astype(dtype)
+    bias = rng.standard_normal(o).astype(dtype)
+    ho, wo = conv_out(h, kh, stride[0], padding[0]), conv_out(w, kw, stride[1], padding[1])
+    grad_y = rng.standard_normal((n, o, ho, wo)).astype(dtype)
+    return x, weight, bias, grad_y, stride, padding
+
+
+def make_tconv(case, dtype, seed=0):
+    n, cin, h, w, cout, kh, kw, stride, padding, out_pad = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, cin, h, w)).astype(dtype)
+    weight = rng.standard_normal((cin, cout, kh, kw)).astype(dtype)
+    bias = rng.standard_normal(cout).astype(dtype)
+    ho = tconv_out(h, kh, stride[0], padding[0], out_pad[0])
+    wo = tconv_out(w, kw, stride[1], padding[1], out_pad[1])
+    grad_y = rng.standard_normal((n, cout, ho, wo)).astype(dtype)
+    return x, weight, bias, grad_y, stride, padding, out_pad
+
+
+# ------------------------------------------------------------------ the reference vs the definition
+
+def conv2d_loops(x, weight, bias, stride, padding):
+    """conv2d written straight from its sum formula, one output element at a time."""
+    n_, c_, h, w = x.shape
+    o_, _, kh, kw = weight.shape
+    (sh, sw), (ph, pw) = stride, padding
+    y = np.zeros((n_, o_, conv_out(h, kh, sh, ph), conv_out(w, kw, sw, pw)))
+    for n, o, a, b in np.ndindex(*y.shape):
+        total = bias[o]
+        for c, i, j in np.ndindex(c_, kh, kw):
+            row, col = a * sh - ph + i, b * sw - pw + j
+            if 0 <= row < h and 0 <= col < w:
+                total += weight[o, c, i, j] * x[n, c, row, col]
+        y[n, o, a, b] = total
+    return y
+
+
+def conv_transpose2d_loops(x, weight, bias, stride, padding, output_padding):
+    """Transposed conv from its scatter formula: every input pixel paints a weighted kernel."""
+    n_, cin, h, w = x.shape
+    _, cout, kh, kw = weight.shape
+    (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
+    ho, wo = tconv_out(h, kh, sh, ph, oph), tconv_out(w, kw, sw, pw, opw)
+    y = np.zeros((n_, cout, ho, wo)) + bias[None, :, None, None]
+    for n, c, a, b, d, i, j in np.ndindex(n_, cin, h, w, cout, kh, kw):
+        row, col = a * sh - ph + i, b * sw - pw + j
+        if 0 <= row < ho and 0 <= col < wo:
+            y[n, d, row, col] += x[n, c, a, b] * weight[c, d, i, j]
+    return y
+
+
+@pytest.mark.parametrize("case", CONV_CASES[:4])
+def test_reference_conv2d_matches_sum_formula(case):
+    x, weight, bias, _, stride, padding = make_conv(case, np.float64)
+    np.testing.assert_allclose(reference.conv2d_forward(x, weight, bias, stride, padding),
+                               conv2d_loops(x, weight, bias, stride, padding), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", TCONV_CASES[:4])
+def test_reference_conv_transpose2d_matches_scatter_formula(case):
+    x, weight, bias, _, stride, padding, out_pad = make_tconv(case, np.float64)
+    np.testing.assert_allclose(
+        reference.conv_transpose2d_forward(x, weight, bias, stride, padding, out_pad),
+        conv_transpose2d_loops(x, weight, bias, stride, padding, out_pad), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", TCONV_CASES)
+def test_conv_transpose2d_output_shape_is_pytorch_formula(case):
+    x, weight, bias, grad_y, stride, padding, out_pad = make_tconv(case, np.float64)
+    for backend in (reference, numba_conv):
+        y = backend.conv_transpose2d_forward(x, weight, bias, stride, padding, out_pad)
+        assert y.shape == grad_y.shape
+        # and a conv2d with the same stride / padding maps that size back to the input's
+        assert backend.conv_transpose2d_backward_input(grad_y, weight, x.shape, stride, padding).shape == x.shape
+
+
+# ------------------------------------------------------------------ adjoint identities
+# For a linear map A, <A x, g> == <x, A^T g>. conv2d is linear in x and in w, so its
+# input / weight gradients must satisfy these identities exactly (up to rounding).
+
+@pytest.mark.parametrize("backend", [reference, numba_conv], ids=["reference", "numba"])
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_conv2d_adjoint_identities(backend, case):
+    x, weight, _, grad_y, stride, padding = make_conv(case, np.float64)
+    y = backend.conv2d_forward(x, weight, None, stride, padding)
+    lhs = np.vdot(y, grad_y)
+    gx = backend.conv2d_backward_input(grad_y, weight, x.shape, stride, padding)
+    gw = backend.conv2d_backward_weight(grad_y, x, weight.shape, stride, padding)
+    np.testing.assert_allclose(np.vdot(x, gx), lhs, rtol=1e-10)
+    np.testing.assert_allclose(np.vdot(weight, gw), lhs, rtol=1e-10)
+
+
+@pytest.mark.parametrize("backend", [reference, numba_conv], ids=["reference", "numba"])
+@pytest.mark.parametrize("case", TCONV_CASES)
+def test_conv_transpose2d_adjoint_identities(backend, case):
+    x, weight, _, grad_y, stride, padding, out_pad = make_tconv(case, np.float64)
+    y = backend.conv_transpose2d_forward(x, weight, None, stride, padding, out_pad)
+    lhs = np.vdot(y, grad_y)
+    gx = backend.conv_transpose2d_backward_input(grad_y, weight, x.shape, stride, padding)
+    gw = backend.conv_transpose2d_backward_weight(grad_y, x, weight.shape, stride, padding)
+    np.testing.assert_allclose(np.vdot(x, gx), lhs, rtol=1e-10)
+    np.testing.assert_allclose(np.vdot(weight, gw), lhs, rtol=1e-10)
+
+
+@pytest.mark.parametrize("backend", [reference, numba_conv], ids=["reference", "numba"])
+def test_bias_backward_is_the_adjoint_of_adding_a_bias(backend):
+    _, _, bias, grad_y, _, _ = make_conv(CONV_CASES[1], np.float64)
+    np.testing.assert_allclose(np.vdot(bias, backend.bias_backward(grad_y)),
+                               np.vdot(np.broadcast_to(bias[None, :, None, None], grad_y.shape), grad_y))
+
+
+# ------------------------------------------------------------------ Numba vs reference
+
+def assert_same(fast, ref, dtype):
+    assert fast.shape == ref.shape and fast.dtype == ref.dtype == dtype
+    np.testing.assert_allclose(fast, ref, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_numba_conv2d_matches_reference(case, dtype):
+    x, weight, bias, grad_y, stride, padding = make_conv(case, dtype)
+    for b in (bias, None):
+        assert_same(numba_conv.conv2d_forward(x, weight, b, stride, padding),
+                    reference.conv2d_forward(x, weight, b, stride, padding), dtype)
+    assert_same(numba_conv.conv2d_backward_input(grad_y, weight, x.shape, stride, padding),
+                reference.conv2d_backward_input(grad_y, weight, x.shape, stride, padding), dtype)
+    assert_same(numba_conv.conv2d_backward_weight(grad_y, x, weight.shape, stride, padding),
+                reference.conv2d_backward_weight(grad_y, x, weight.shape, stride, padding), dtype)
+    assert_same(numba_conv.bias_backward(grad_y), reference.bias_backward(grad_y), dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", TCONV_CASES)
+def test_numba_conv_transpose2d_matches_reference(case, dtype):
+    x, weight, bias, grad_y, stride, padding, out_pad = make_tconv(case, dtype)
+    for b in (bias, None):
+        assert_same(numba_conv.conv_transpose2d_forward(x, weight, b, stride, padding, out_pad),
+                    reference.conv_transpose2d_forward(x, weight, b, stride, padding, out_pad), dtype)
+    assert_same(numba_conv.conv_transpose2d_backward_input(grad_y, weight, x.shape, stride, padding),
+                reference.conv_transpose2d_backward_input(grad_y, weight, x.shape, stride, padding), dtype)
+    assert_same(numba_conv.conv_transpose2d_backward_weight(grad_y, x, weight.shape, stride, padding),
+                reference.conv_transpose2d_backward_weight(grad_y, x, weight.shape, stride, padding), dtype)
+
+
+@pytest.mark.parametrize("images_per_chunk", [1, 2, 5])
+def test_numba_batch_chunking_does_not_change_results(monkeypatch, images_per_chunk):
+    """The batch is processed in chunks; with 2 per chunk the last of 5 images is alone."""
+    x, weight, bias, grad_y, stride, padding = make_conv((5, 3, 6, 6, 4, 3, 3, (1, 1), (1, 1)), np.float64)
+    cols_bytes_per_image = (3 * 3 * 3) * (6 * 6) * 8
+    monkeypatch.setattr(numba_conv, "CHUNK_BYTES", images_per_chunk * cols_bytes_per_image)
+    np.testing.assert_allclose(numba_conv.conv2d_forward(x, weight, bias, stride, padding),
+                               reference.conv2d_forward(x, weight, bias, stride, padding))
+    np.testing.assert_allclose(numba_conv.conv2d_backward_input(grad_y, weight, x.shape, stride, padding),
+                               reference.conv2d_backward_input(grad_y, weight, x.shape, stride, padding))
+    np.testing.assert_allclose(numba_conv.conv2d_backward_weight(grad_y, x, weight.shape, stride, padding),
+                               reference.conv2d_backward_weight(grad_y, x, weight.shape, stride, padding))
+
+
+def test_numba_accepts_non_contiguous_inputs():
+    x, weight, bias, grad_y, stride, padding = make_conv(CONV_CASES[2], np.float64)
+    xt = np.asfortranarray(x)
+    wt = weight[:, ::-1].copy()[:, ::-1]  # a negative-stride view
+    np.testing.assert_allclose(numba_conv.conv2d_forward(xt, wt, bias, stride, padding),
+                               reference.conv2d_forward(x, weight, bias, stride, padding))
+    np.testing.assert_allclose(numba_conv.conv2d_backward_weight(np.asfortranarray(grad_y), xt, weight.shape,
+                                                                 stride, padding),
+                               reference.conv2d_backward_weight(grad_y, x, weight.shape, stride, padding))
+    np.testing.assert_allclose(numba_conv.bias_backward(np.asfortranarray(grad_y)), reference.bias_backward(grad_y))
+
+
+# ------------------------------------------------------------------ backend switch
+
+def test_backend_switch_dispatches_at_call_time(monkeypatch):
+    calls = []
+    monkeypatch.setattr(reference, "bias_backward", lambda g: calls.append("reference"))
+    monkeypatch.setattr(numba_conv, "bias_backward", lambda g: calls.append("numba"))
+    before = kernels.get_backend()
+    with kernels.use_backend("reference"):
+        assert kernels.get_backend() == "reference"
+        kernels.bias_backward(None)
+        with kernels.use_backend("numba"):
+            kernels.bias_backward(None)
+        kernels.bias_backward(None)
+    assert kernels.get_backend() == before
+    assert calls == ["reference", "numba", "reference"]
+
+
+def test_use_backend_restores_after_an_error():
+    before = kernels.get_backend()
+    with pytest.raises(ZeroDivisionError):
+        with kernels.use_backend("reference"):
+            1 / 0
+    assert kernels.get_backend() == before
+
+
+def test_unknown_backend_is_a_value_error_listing_the_valid_names():
+    before = kernels.get_backend()
+    with pytest.raises(ValueError, match=r"'cuda'.*\['numba', 'reference'\]"):
+        kernels.set_backend("cuda")
+    assert kernels.get_backend() == before
+
+
+def test_backends_agree_through_the_dispatcher():
+    x, weight, bias, _, stride, padding = make_conv(CONV_CASES[1], np.float64)
+    results = []
+    for name in ("reference", "numba"):
+        with kernels.use_backend(name):
+            results.append(kernels.conv2d_forward(x, weight, bias, stride, padding))
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-12)
+
+
+# ------------------------------------------------------------------ optional: PyTorch
+
+@pytest.mark.torch
+@pytest.mark.parametrize("case", TCONV_CASES)
+def test_conv_transpose2d_matches_torch(case):
+    torch = pytest.importorskip("torch")
+    x, weight, bias, grad_y, stride, padding, out_pad = make_tconv(case, np.float64)
+    tx = torch.tensor(x, requires_grad=True)
+    tw = torch.tensor(weight, requires_grad=True)
+    ty = torch.nn.functional.conv_transpose2d(tx, tw, torch.tensor(bias), stride, padding, out_pad)
+    ty.backward(torch.tensor(grad_y))
+    np.testing.assert_allclose(kernels.conv_transpose2d_forward(x, weight, bias, stride, padding, out_pad),
+                               ty.detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(kernels.conv_transpose2d_backward_input(grad_y, weight, x.shape, stride, padding),
+                               tx.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(kernels.conv_transpose2d_backward_weight(grad_y, x, weight.shape, stride, padding),
+                               tw.grad.numpy(), rtol=1e-10)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_conv2d_matches_torch(case):
+    torch = pytest.importorskip("torch")
+    x, weight, bias, grad_y, stride, padding = make_conv(case, np.float64)
+    tx = torch.tensor(x, requires_grad=True)
+    tw = torch.tensor(weight, requires_grad=True)
+    ty = torch.nn.functional.conv2d(tx, tw, torch.tensor(bias), stride, padding)
+    ty.backward(torch.tensor(grad_y))
+    np.testing.assert_allclose(kernels.conv2d_forward(x, weight, bias, stride, padding),
+                               ty.detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(kernels.conv2d_backward_input(grad_y, weight, x.shape, stride, padding),
+                               tx.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(kernels.conv2d_backward_weight(grad_y, x, weight.shape, stride, padding),
+                               tw.grad.numpy(), rtol=1e-10)

@@ -1,0 +1,107 @@
+"""Convolution kernels on plain numpy arrays (no autograd), each written twice.
+
+- ``reference``: short numpy code, obviously correct (read it first);
+- ``numba``: Numba im2col / col2im around one BLAS matmul (fast; see ``numba_conv.py``).
+
+The module-level functions below dispatch, at call time, to the current backend::
+
+    from tinydagan import kernels
+    kernels.set_backend("reference")        # or: with kernels.use_backend("reference"): ...
+    y = kernels.conv2d_forward(x, w, b, stride=(1, 1), padding=(1, 1))
+
+The initial backend comes from the environment variable ``TINYDAGAN_BACKEND``
+(default ``"numba"``). Layout is NCHW, names and formulas are PyTorch's:
+
+    conv2d_forward(x, weight, bias, stride, padding) -> y                # (N, O, Ho, Wo)
+        x (N, C, H, W), weight (O, C, kH, kW), bias (O,) or None, Ho = (H + 2ph - kH)//sh + 1
+    conv2d_backward_input(grad_y, weight, x_shape, stride, padding) -> grad_x      # (N, C, H, W)
+    conv2d_backward_weight(grad_y, x, weight_shape, stride, padding) -> grad_w     # (O, C, kH, kW)
+    conv_transpose2d_forward(x, weight, bias, stride, padding, output_padding) -> y
+        x (N, Cin, H, W), weight (Cin, Cout, kH, kW), Ho = (H - 1)*sh - 2ph + kH + oph
+    conv_transpose2d_backward_input(grad_y, weight, x_shape, stride, padding) -> grad_x
+    conv_transpose2d_backward_weight(grad_y, x, weight_shape, stride, padding) -> grad_w
+    bias_backward(grad_y) -> grad_b                                      # sum over (0, 2, 3)
+
+``stride``, ``padding`` and ``output_padding`` are ``(h, w)`` int tuples. The kernels do
+not validate shapes (the layers in ``tinydagan.nn`` do); they accept float32 and float64.
+"""
+import os
+from contextlib import contextmanager
+
+from . import numba_conv, reference
+
+__all__ = [
+    "BACKENDS",
+    "set_backend",
+    "get_backend",
+    "use_backend",
+    "conv2d_forward",
+    "conv2d_backward_input",
+    "conv2d_backward_weight",
+    "conv_transpose2d_forward",
+    "conv_transpose2d_backward_input",
+    "conv_transpose2d_backward_weight",
+    "bias_backward",
+]
+
+BACKENDS = {"numba": numba_conv, "reference": reference}
+_current = None  # the module the functions below dispatch to; set by set_backend
+
+
+def set_backend(name):
+    """Select the kernels every later call uses: ``"numba"`` or ``"reference"``."""
+    global _current
+    if name not in BACKENDS:
+        raise ValueError(f"unknown kernel backend {name!r}; expected one of {sorted(BACKENDS)}")
+    _current = name
+
+
+def get_backend():
+    """The name of the current backend."""
+    return _current
+
+
+@contextmanager
+def use_backend(name):
+    """``with use_backend("reference"): ...`` runs the block on that backend, then restores."""
+    previous = get_backend()
+    set_backend(name)
+    try:
+        yield
+    finally:
+        set_backend(previous)
+
+
+set_backend(os.environ.get("TINYDAGAN_BACKEND", "numba"))
+
+
+def conv2d_forward(x, weight, bias, stride, padding):
+    return BACKENDS[_current].conv2d_forward(x, weight, bias, stride, padding)
+
+
+def conv2d_backward_input(grad_y, weight, x_shape, stride, padding):
+    return BACKENDS[_current].conv2d_backward_input(grad_y, weight, x_shape, stride, padding)
+
+
+def conv2d_backward_weight(grad_y, x, weight_shape, stride, padding):
+    return BACKENDS[_current].conv2d_backward_weight(grad_y, x, weight_shape, stride, padding)
+
+
+def conv_transpose2d_forward(x, weight, bias, stride, padding, output_padding):
+    return BACKENDS[_current].conv_transpose2d_forward(x, weight, bias, stride, padding, output_padding)
+
+
+def conv_transpose2d_backward_input(grad_y, weight, x_shape, stride, padding):
+    return BACKENDS[_current].conv_transpose2d_backward_input(grad_y, weight, x_shape, stride, padding)
+
+
+def conv_transpose2d_backward_weight(grad_y, x, weight_shape, stride, padding):
+    return BACKENDS[_current].conv_transpose2d_backward_weight(grad_y, x, weight_shape, stride, padding)
+
+
+def bias_backward(grad_y):
+    return BACKENDS[_current].bias_backward(grad_y)
+
+
+for _name in __all__[4:]:  # the dispatchers share the docstrings of the reference kernels
+    globals()[_name].__doc__ = getattr(reference, _name).__doc__

@@ -1,0 +1,265 @@
+"""Fast convolution kernels: Numba im2col / col2im around one BLAS matmul per chunk.
+
+Same interface and formulas as ``reference.py`` (read that first). The speed comes from
+turning a convolution into a matrix product, which numpy hands to its BLAS (OpenBLAS):
+
+    cols[(c, i, j), (n, a, b)] = x_pad[n, c, a*sh + i, b*sw + j]     # im2col: (C*kH*kW, N*Ho*Wo)
+    y2 = w.reshape(O, C*kH*kW) @ cols                                  # (O, N*Ho*Wo)
+    y[n, o, a, b] = y2[o, (n, a, b)] + bias[o]                         # back to NCHW
+
+and the gradients are the two other products of the same three matrices:
+
+    grad_w = grad_y2 @ cols.T            grad_cols = w2.T @ grad_y2 -> col2im -> grad_x
+
+``col2im`` is the adjoint of ``im2col``: it *adds* every column entry back to the pixel it
+came from. Columns span the whole (chunk of the) batch, so each layer is one big, efficient
+matrix product instead of N small ones. The batch is cut into chunks so that ``cols`` stays
+below ``CHUNK_BYTES``: a full-batch ``cols`` can be hundreds of MB, and allocating that
+anew each call costs page faults, while chunk-sized buffers are reused by the allocator
+and stay warm in the L3 cache between im2col and the matmul.
+
+A transposed convolution is the adjoint of a convolution, so it reuses the same three
+building blocks with input and output swapped (forward = conv input-gradient, and so on).
+
+The Numba helpers are single-threaded (``nogil``): numpy's OpenBLAS already uses every
+core for the matmul, and on this 2-core machine a Numba thread pool running between BLAS
+calls fought the (still spinning) BLAS threads; see docs/performance.md for measurements.
+"""
+import tinydagan.cache  # noqa: F401  (sets NUMBA_CACHE_DIR; must run before numba is imported)
+
+import numpy as np
+from numba import njit
+
+__all__ = [
+    "conv2d_forward",
+    "conv2d_backward_input",
+    "conv2d_backward_weight",
+    "conv_transpose2d_forward",
+    "conv_transpose2d_backward_input",
+    "conv_transpose2d_backward_weight",
+    "bias_backward",
+    "CHUNK_BYTES",
+]
+
+CHUNK_BYTES = 8 * 2**20  # target size of one chunk's cols matrix (see module docstring)
+
+
+# ----------------------------------------------------------------------------- Numba kernels
+
+@njit(cache=True, nogil=True)
+def _valid_range(count, stride, offset, size):
+    """Output positions o in [lo, hi) with 0 <= o*stride + offset < size (others read padding)."""
+    lo = max(0, -(offset // stride))
+    hi = min(count, (size - 1 - offset) // stride + 1)
+    return lo, max(lo, hi)
+
+
+@njit(cache=True, nogil=True)
+def im2col(x, kh, kw, sh, sw, ph, pw, ho, wo, cols):
+    """cols[(c, i, j), (n, a, b)] = x_pad[n, c, a*sh + i, b*sw + j].
+
+    x (N, C, H, W) -> fills cols (C*kH*kW, N*Ho*Wo); zeros where the patch reads padding.
+    """
+    nb, nc, h, w = x.shape
+    p = ho * wo
+    for r in range(nc * kh * kw):
+        c, i, j = r // (kh * kw), (r // kw) % kh, r % kw
+        lo, hi = _valid_range(wo, sw, j - pw, w)
+        for n in range(nb):
+            for a in range(ho):
+                row = n * p + a * wo
+                ih = a * sh - ph + i
+                if ih < 0 or ih >= h:
+                    for b in range(wo):
+                        cols[r, row + b] = 0
+                    continue
+                for b in range(lo):
+                    cols[r, row + b] = 0
+                for b in range(lo, hi):
+                    cols[r, row + b] = x[n, c, ih, b * sw - pw + j]
+                for b in range(hi, wo):
+                    cols[r, row + b] = 0
+
+
+@njit(cache=True, nogil=True)
+def col2im(cols, kh, kw, sh, sw, ph, pw, ho, wo, out):
+    """The adjoint of im2col: out[n, c, a*sh - ph + i, b*sw - pw + j] += cols[(c, i, j), (n, a, b)].
+
+    cols (C*kH*kW, N*Ho*Wo) -> overwrites out (N, C, H, W).
+    """
+    nb, nc, h, w = out.shape
+    p = ho * wo
+    out[...] = 0
+    for n in range(nb):
+        for c in range(nc):
+            for i in range(kh):
+                for j in range(kw):
+                    r = (c * kh + i) * kw + j
+                    lo, hi = _valid_range(wo, sw, j - pw, w)
+                    for a in range(ho):
+                        ih = a * sh - ph + i
+                        if ih < 0 or ih >= h:
+                            continue
+                        row = n * p + a * wo
+                        for b in range(lo, hi):
+                            out[n, c, ih, b * sw - pw + j] += cols[r, row + b]
+
+
+@njit(cache=True, nogil=True)
+def nchw_to_cm(a, out):
+    """Channel-major copy: a (N, C, P) -> out (C, N*P), out[c, n*P + q] = a[n, c, q]."""
+    nb, nc, p = a.shape
+    for c in range(nc):
+        for n in range(nb):
+            for q in range(p):
+                out[c, n * p + q] = a[n, c, q]
+
+
+@njit(cache=True, nogil=True)
+def cm_to_nchw(b, bias, out):
+    """Back to NCHW, adding the bias on the way: out[n, c, q] = b[c, n*P + q] + bias[c].
+
+    b (C, N*P), bias (C,) -> overwrites out (N, C, P).
+    """
+    nb, nc, p = out.shape
+    for n in range(nb):
+        for c in range(nc):
+            for q in range(p):
+                out[n, c, q] = b[c, n * p + q] + bias[c]
+
+
+@njit(cache=True, nogil=True)
+def bias_backward_kernel(grad_y):
+    """grad_b[o] = sum over n, q of grad_y[n, o, q]: grad_y (N, O, P) -> (O,), summed in float64."""
+    nb, no, p = grad_y.shape
+    out = np.zeros(no, dtype=grad_y.dtype)
+    for o in range(no):
+        s = 0.0
+        for n in range(nb):
+            for q in range(p):
+                s += grad_y[n, o, q]
+        out[o] = s
+    return out
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def _chunks(n, bytes_per_image):
+    """Split range(n) into (start, stop) pieces of about CHUNK_BYTES of cols each."""
+    step = max(1, min(n, CHUNK_BYTES // max(1, bytes_per_image)))
+    return [(s, min(n, s + step)) for s in range(0, n, step)], step
+
+
+def _out_size(h, k, s, p):
+    return (h + 2 * p - k) // s + 1
+
+
+def _conv_geometry(kernel, stride, padding):
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    return int(kh), int(kw), int(sh), int(sw), int(ph), int(pw)
+
+
+# ----------------------------------------------------------------------------- conv2d
+
+def conv2d_forward(x, weight, bias, stride, padding):
+    """y = conv2d(x, weight) + bias. x (N, C, H, W), weight (O, C, kH, kW) -> (N, O, Ho, Wo)."""
+    dtype = np.result_type(x, weight)
+    x = np.ascontiguousarray(x, dtype=dtype)
+    n, c, h, w = x.shape
+    o = weight.shape[0]
+    kh, kw, sh, sw, ph, pw = _conv_geometry(weight.shape[2:], stride, padding)
+    ho, wo = _out_size(h, kh, sh, ph), _out_size(w, kw, sw, pw)
+    k, p = c * kh * kw, ho * wo
+    w2 = np.ascontiguousarray(weight, dtype=dtype).reshape(o, k)
+    b = np.zeros(o, dtype) if bias is None else np.ascontiguousarray(bias, dtype=dtype)
+    y = np.empty((n, o, ho, wo), dtype)
+    chunks, step = _chunks(n, k * p * x.itemsize)
+    cols_buf = np.empty(k * step * p, dtype)
+    y2_buf = np.empty(o * step * p, dtype)
+    for n0, n1 in chunks:
+        m = (n1 - n0) * p
+        cols = cols_buf[: k * m].reshape(k, m)                           # (C*kH*kW, nb*Ho*Wo)
+        im2col(x[n0:n1], kh, kw, sh, sw, ph, pw, ho, wo, cols)
+        y2 = np.matmul(w2, cols, out=y2_buf[: o * m].reshape(o, m))      # (O, nb*Ho*Wo)
+        cm_to_nchw(y2, b, y[n0:n1].reshape(n1 - n0, o, p))
+    return y
+
+
+def conv2d_backward_input(grad_y, weight, x_shape, stride, padding):
+    """grad_x = col2im(w2.T @ grad_y2). grad_y (N, O, Ho, Wo) -> grad_x (N, C, H, W) = x_shape."""
+    dtype = np.result_type(grad_y, weight)
+    grad_y = np.ascontiguousarray(grad_y, dtype=dtype)
+    n, c, h, w = x_shape
+    _, o, ho, wo = grad_y.shape
+    kh, kw, sh, sw, ph, pw = _conv_geometry(weight.shape[2:], stride, padding)
+    k, p = c * kh * kw, ho * wo
+    w2t = np.ascontiguousarray(weight, dtype=dtype).reshape(o, k).T     # (C*kH*kW, O), a view
+    grad_x = np.empty((n, c, h, w), dtype)
+    chunks, step = _chunks(n, k * p * grad_y.itemsize)
+    gy2_buf = np.empty(o * step * p, dtype)
+    cols_buf = np.empty(k * step * p, dtype)
+    for n0, n1 in chunks:
+        m = (n1 - n0) * p
+        gy2 = gy2_buf[: o * m].reshape(o, m)                              # (O, nb*Ho*Wo)
+        nchw_to_cm(grad_y[n0:n1].reshape(n1 - n0, o, p), gy2)
+        cols = np.matmul(w2t, gy2, out=cols_buf[: k * m].reshape(k, m))  # (C*kH*kW, nb*Ho*Wo)
+        col2im(cols, kh, kw, sh, sw, ph, pw, ho, wo, grad_x[n0:n1])
+    return grad_x
+
+
+def conv2d_backward_weight(grad_y, x, weight_shape, stride, padding):
+    """grad_w = sum over chunks of grad_y2 @ cols.T. -> (O, C, kH, kW) = weight_shape."""
+    dtype = np.result_type(grad_y, x)
+    grad_y = np.ascontiguousarray(grad_y, dtype=dtype)
+    x = np.ascontiguousarray(x, dtype=dtype)
+    n, c, h, w = x.shape
+    _, o, ho, wo = grad_y.shape
+    kh, kw, sh, sw, ph, pw = _conv_geometry(weight_shape[2:], stride, padding)
+    k, p = c * kh * kw, ho * wo
+    grad_w = np.zeros((o, k), dtype)
+    part = np.empty((o, k), dtype)
+    chunks, step = _chunks(n, k * p * x.itemsize)
+    gy2_buf = np.empty(o * step * p, dtype)
+    cols_buf = np.empty(k * step * p, dtype)
+    for n0, n1 in chunks:
+        m = (n1 - n0) * p
+        cols = cols_buf[: k * m].reshape(k, m)
+        im2col(x[n0:n1], kh, kw, sh, sw, ph, pw, ho, wo, cols)
+        gy2 = gy2_buf[: o * m].reshape(o, m)
+        nchw_to_cm(grad_y[n0:n1].reshape(n1 - n0, o, p), gy2)
+        grad_w += np.matmul(gy2, cols.T, out=part)                         # (O, C*kH*kW)
+    return grad_w.reshape(weight_shape)
+
+
+# ----------------------------------------------------------------------------- transposed conv
+
+def conv_transpose2d_forward(x, weight, bias, stride, padding, output_padding):
+    """Transposed conv = conv2d input-gradient with weight (Cin, Cout, kH, kW) as (O, C, kH, kW).
+
+    x (N, Cin, H, W) -> y (N, Cout, Ho, Wo), Ho = (H - 1)*sh - 2*ph + kH + oph.
+    """
+    n, _, h, w = x.shape
+    _, cout, kh, kw = weight.shape
+    (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
+    ho, wo = (h - 1) * sh - 2 * ph + kh + oph, (w - 1) * sw - 2 * pw + kw + opw
+    y = conv2d_backward_input(x, weight, (n, cout, ho, wo), stride, padding)
+    if bias is not None:
+        y += bias.astype(y.dtype, copy=False)[None, :, None, None]
+    return y
+
+
+def conv_transpose2d_backward_input(grad_y, weight, x_shape, stride, padding):
+    """grad_x = conv2d(grad_y, weight): grad_y (N, Cout, Ho, Wo) -> (N, Cin, H, W)."""
+    return conv2d_forward(grad_y, weight, None, stride, padding)
+
+
+def conv_transpose2d_backward_weight(grad_y, x, weight_shape, stride, padding):
+    """conv2d's weight gradient with x and grad_y swapped -> (Cin, Cout, kH, kW)."""
+    return conv2d_backward_weight(x, grad_y, weight_shape, stride, padding)
+
+
+def bias_backward(grad_y):
+    """grad_b = grad_y summed over (N, H, W): (N, O, Ho, Wo) -> (O,)."""
+    grad_y = np.ascontiguousarray(grad_y)
+    n, o, ho, wo = grad_y.shape
+    return bias_backward_kernel(grad_y.reshape(n, o, ho * wo))
