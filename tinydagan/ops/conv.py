@@ -1,0 +1,52 @@
+"""Convolution and transposed convolution as autograd Functions.
+
+The arithmetic lives in ``tinydagan.kernels`` (each kernel twice: a readable reference
+and a Numba version; ``tinydagan.kernels.set_backend`` picks one). These Functions only
+wire the kernels into the graph:
+
+    conv2d:            y = x (*) w + b      dx = conv2d_backward_input(dy, w)
+                                            dw = conv2d_backward_weight(dy, x)
+                                            db = dy summed over (N, H, W)
+    conv_transpose2d:  the adjoint of conv2d: its forward is conv2d's input gradient,
+                       and its input gradient is a conv2d forward.
+"""
+from .. import kernels
+from ..tensor import Function
+
+__all__ = ["Conv2dFunction", "ConvTranspose2dFunction"]
+
+
+class Conv2dFunction(Function):
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride, padding):
+        ctx.save_for_backward(x, weight)
+        ctx.stride, ctx.padding = stride, padding
+        return kernels.conv2d_forward(x, weight, bias, stride, padding)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        gx = kernels.conv2d_backward_input(g, weight, x.shape, ctx.stride, ctx.padding) if need_x else None
+        gw = kernels.conv2d_backward_weight(g, x, weight.shape, ctx.stride, ctx.padding) if need_w else None
+        gb = kernels.bias_backward(g) if need_b else None
+        return gx, gw, gb, None, None
+
+
+class ConvTranspose2dFunction(Function):
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride, padding, output_padding):
+        ctx.save_for_backward(x, weight)
+        ctx.stride, ctx.padding = stride, padding
+        return kernels.conv_transpose2d_forward(x, weight, bias, stride, padding, output_padding)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        gx = (kernels.conv_transpose2d_backward_input(g, weight, x.shape, ctx.stride, ctx.padding)
+              if need_x else None)
+        gw = (kernels.conv_transpose2d_backward_weight(g, x, weight.shape, ctx.stride, ctx.padding)
+              if need_w else None)
+        gb = kernels.bias_backward(g) if need_b else None
+        return gx, gw, gb, None, None, None
