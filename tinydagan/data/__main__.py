@@ -1,0 +1,6 @@
+"""``python -m tinydagan.data ...``: see :mod:`tinydagan.data.commands`."""
+import sys
+
+from .commands import main
+
+sys.exit(main())
