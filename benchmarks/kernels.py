@@ -1,0 +1,194 @@
+"""Benchmark the conv kernels on every conv / transposed-conv layer of the paper's networks.
+
+    python benchmarks/kernels.py                 # 32x32 paper networks and the 16x16 half-width ones
+    python benchmarks/kernels.py --size 16       # one size only
+    python benchmarks/kernels.py --startup       # cold (empty cache) vs cached start-up times
+
+For each layer, at batch 64 in float32: median time (over --repeats) of the forward pass,
+the input gradient, the weight gradient and the bias gradient; GFLOP/s of the whole
+forward + backward (3 matmul-sized products: 3 * 2*M*K*N flops); and the ratio to numpy's
+float32 matmul on the layer's main GEMM shape (M, K, N), measured in the same run.
+A 2048^3 matmul is also timed, for context only (it is not the denominator).
+
+The layer shapes follow PAPER.md Table 2 (see ``paper_layers``); the 16x16 version halves
+every width. They are listed here, not imported from ``tinydagan.models``, because the
+benchmark only needs shapes.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import namedtuple
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import environment_report, matmul_gflops, median_time  # noqa: E402
+from tinydagan import kernels  # noqa: E402
+
+BATCH = 64
+NUM_CLASSES = 10  # the label maps concatenated before every transposed conv
+
+Layer = namedtuple("Layer", "name kind cin cout size k stride pad out_pad")  # size: input H = W
+
+
+def paper_layers(image_size):
+    """Conv layers of D and G (PAPER.md Table 2) at 32x32, or at 16x16 with half the widths."""
+    half = image_size == 16
+    w1, w2 = (48, 96) if half else (96, 192)
+    s = image_size
+    d = [  # Improved-GAN discriminator: 3x3 convs (pad 1, the 7th 'valid'), then two NIN (1x1)
+        Layer("D conv1", "conv", 3, w1, s, 3, 1, 1, 0),
+        Layer("D conv2", "conv", w1, w1, s, 3, 1, 1, 0),
+        Layer("D conv3 s2", "conv", w1, w1, s, 3, 2, 1, 0),
+        Layer("D conv4", "conv", w1, w2, s // 2, 3, 1, 1, 0),
+        Layer("D conv5", "conv", w2, w2, s // 2, 3, 1, 1, 0),
+        Layer("D conv6 s2", "conv", w2, w2, s // 2, 3, 2, 1, 0),
+        Layer("D conv7 valid", "conv", w2, w2, s // 4, 3, 1, 0, 0),
+        Layer("D nin1", "conv", w2, w2, s // 4 - 2, 1, 1, 0, 0),
+        Layer("D nin2", "conv", w2, w2, s // 4 - 2, 1, 1, 0, 0),
+    ]
+    widths = [256, 128, 3] if half else [512, 256, 128, 3]  # G starts from a linear to widths[0] x 4 x 4
+    g = [Layer(f"G tconv{i + 1}", "tconv", cin + NUM_CLASSES, cout, 4 * 2**i, 5, 2, 2, 1)
+         for i, (cin, cout) in enumerate(zip(widths[:-1], widths[1:]))]
+    return d + g
+
+
+def main_gemm(layer):
+    """(M, K, N) of the layer's forward matrix product."""
+    if layer.kind == "conv":
+        out = (layer.size + 2 * layer.pad - layer.k) // layer.stride + 1
+        return layer.cout, layer.cin * layer.k**2, BATCH * out * out
+    return layer.cout * layer.k**2, layer.cin, BATCH * layer.size**2  # w.T @ x, then col2im
+
+
+def layer_calls(layer, rng):
+    """The four kernel calls of one layer's forward + backward, as zero-argument functions."""
+    st, pd, op = (layer.stride,) * 2, (layer.pad,) * 2, (layer.out_pad,) * 2
+    x = rng.standard_normal((BATCH, layer.cin, layer.size, layer.size), dtype=np.float32)
+    if layer.kind == "conv":
+        w = rng.standard_normal((layer.cout, layer.cin, layer.k, layer.k), dtype=np.float32)
+        b = np.zeros(layer.cout, np.float32)
+        gy = np.ones_like(kernels.conv2d_forward(x, w, b, st, pd))
+        return {
+            "fwd": lambda: kernels.conv2d_forward(x, w, b, st, pd),
+            "grad_x": lambda: kernels.conv2d_backward_input(gy, w, x.shape, st, pd),
+            "grad_w": lambda: kernels.conv2d_backward_weight(gy, x, w.shape, st, pd),
+            "grad_b": lambda: kernels.bias_backward(gy),
+        }
+    w = rng.standard_normal((layer.cin, layer.cout, layer.k, layer.k), dtype=np.float32)
+    b = np.zeros(layer.cout, np.float32)
+    gy = np.ones_like(kernels.conv_transpose2d_forward(x, w, b, st, pd, op))
+    return {
+        "fwd": lambda: kernels.conv_transpose2d_forward(x, w, b, st, pd, op),
+        "grad_x": lambda: kernels.conv_transpose2d_backward_input(gy, w, x.shape, st, pd),
+        "grad_w": lambda: kernels.conv_transpose2d_backward_weight(gy, x, w.shape, st, pd),
+        "grad_b": lambda: kernels.bias_backward(gy),
+    }
+
+
+def bench_layer(layer, repeats, rng):
+    calls = layer_calls(layer, rng)
+    for f in calls.values():  # warm-up (and compile, if the cache is cold)
+        f()
+    times = {name: [] for name in calls}
+    for _ in range(repeats):  # interleaved, so a noisy moment hits every phase alike
+        for name, f in calls.items():
+            t0 = time.perf_counter()
+            f()
+            times[name].append(time.perf_counter() - t0)
+    med = {name: float(np.median(t)) for name, t in times.items()}
+    total = float(np.median(np.sum([times[n] for n in calls], axis=0)))
+    m, k, n = main_gemm(layer)
+    gflop = 3 * 2 * m * k * n / 1e9
+    ref = matmul_gflops(m, k, n, repeats=repeats)
+    return med, total, gflop, ref
+
+
+def run_benchmark(sizes, repeats):
+    t_start = time.perf_counter()
+    print("\n".join(environment_report()))
+    print(f"backend: {kernels.get_backend()}, batch {BATCH}, float32, median of {repeats} repeats")
+    peak_before = matmul_gflops(2048, 2048, 2048, repeats=repeats)
+    rng = np.random.default_rng(0)
+    ratios = []
+    for size in sizes:
+        print(f"\n### {size}x{size} networks\n")
+        print("| layer | in -> out | GEMM (M, K, N) | fwd ms | grad_x ms | grad_w ms | grad_b ms | "
+              "total ms | GFLOP/s | matmul GFLOP/s | ratio |")
+        print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for layer in paper_layers(size):
+            med, total, gflop, ref = bench_layer(layer, repeats, rng)
+            rate = gflop / total
+            ratios.append(rate / ref)
+            shape = f"{layer.cin}x{layer.size}² -> {layer.cout}"
+            print(f"| {layer.name} | {shape} | {main_gemm(layer)} | {med['fwd'] * 1e3:.1f} | "
+                  f"{med['grad_x'] * 1e3:.1f} | {med['grad_w'] * 1e3:.1f} | {med['grad_b'] * 1e3:.2f} | "
+                  f"{total * 1e3:.1f} | {rate:.0f} | {ref:.0f} | {rate / ref:.2f} |", flush=True)
+    peak_after = matmul_gflops(2048, 2048, 2048, repeats=repeats)
+    print(f"\nnumpy float32 2048x2048x2048 matmul (context): {peak_before:.0f} GFLOP/s before, "
+          f"{peak_after:.0f} after the layers")
+    print(f"layers at >= 0.70 of their matmul: {sum(r >= 0.7 for r in ratios)} / {len(ratios)}; "
+          f"lowest ratio {min(ratios):.2f}")
+    print(f"benchmark wall time: {time.perf_counter() - t_start:.0f} s")
+
+
+STARTUP_CHILD = """
+import time
+t0 = time.perf_counter()
+import numpy as np
+from tinydagan import kernels
+t1 = time.perf_counter()
+for dtype in (np.float32, np.float64):
+    x = np.ones((2, 3, 6, 6), dtype); w = np.ones((4, 3, 3, 3), dtype); b = np.ones(4, dtype)
+    y = kernels.conv2d_forward(x, w, b, (2, 2), (1, 1))
+    kernels.conv2d_backward_input(y, w, x.shape, (2, 2), (1, 1))
+    kernels.conv2d_backward_weight(y, x, w.shape, (2, 2), (1, 1))
+    kernels.bias_backward(y)
+    wt = np.ones((3, 4, 3, 3), dtype)
+    z = kernels.conv_transpose2d_forward(x, wt, b, (2, 2), (1, 1), (1, 1))
+    kernels.conv_transpose2d_backward_input(z, wt, x.shape, (2, 2), (1, 1))
+    kernels.conv_transpose2d_backward_weight(z, x, wt.shape, (2, 2), (1, 1))
+t2 = time.perf_counter()
+print(__import__("json").dumps({"import_s": t1 - t0, "first_calls_s": t2 - t1}))
+"""
+
+
+def run_startup(runs=3):
+    """Start a fresh Python that imports the kernels and calls each once (float32 and float64),
+    first with an empty NUMBA_CACHE_DIR (compiles everything), then with the cache it left."""
+    root = str(Path(__file__).resolve().parents[1])
+    print("| run | cache | process wall s | import s | first call of every kernel s |")
+    print("|---|---|---:|---:|---:|")
+    for run in range(runs):
+        with tempfile.TemporaryDirectory() as cache:
+            env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=root)
+            for label in ("empty (cold compile)", "warm (cached)"):
+                t0 = time.perf_counter()
+                out = subprocess.run([sys.executable, "-c", STARTUP_CHILD], env=env, check=True,
+                                     capture_output=True, text=True).stdout
+                wall = time.perf_counter() - t0
+                r = json.loads(out.strip().splitlines()[-1])
+                print(f"| {run + 1} | {label} | {wall:.2f} | {r['import_s']:.2f} | {r['first_calls_s']:.2f} |")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, choices=(16, 32), action="append",
+                        help="image size of the networks (default: both)")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--startup", action="store_true", help="measure cold vs cached start-up instead")
+    args = parser.parse_args()
+    if args.startup:
+        run_startup()
+    else:
+        run_benchmark(args.size or [32, 16], args.repeats)
+
+
+if __name__ == "__main__":
+    main()
