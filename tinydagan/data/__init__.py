@@ -20,7 +20,7 @@ from .augment import augment_batch, random_crop, random_flip
 from .batches import InfiniteSampler, iterate_batches
 from .cifar10 import load_cifar10
 from .commands import main
-from .download import download
+from . import download  # the module; download.download(name, ...) fetches
 from .errors import DatasetError
 from .grid import make_grid, save_grid
 from .image_folder import load_image_folder
@@ -39,3 +39,4 @@ __all__ = ["DatasetError", "Split", "data_root", "load_cifar10", "load_svhn",
            "train_val_split", "to_float_nchw", "to_uint8_nhwc", "iterate_batches",
            "InfiniteSampler", "random_crop", "random_flip", "augment_batch", "make_grid",
            "save_grid", "download", "main"]
+# note: ``download`` above is the module tinydagan.data.download (not shadowed by a function)

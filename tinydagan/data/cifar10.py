@@ -108,12 +108,17 @@ def parse_py_batch(obj, name: str = "<pickle>", num_classes: int = 10):
             or data.shape[1] != 3072:
         found = f"{data.dtype} {data.shape}" if isinstance(data, np.ndarray) else type(data).__name__
         raise DatasetError(f"{name}: 'data' must be a uint8 array (N, 3072), found {found}")
-    if not isinstance(labels, (list, np.ndarray)) or len(labels) != len(data) \
-            or not all(isinstance(v, (int, np.integer)) for v in labels):
-        raise DatasetError(f"{name}: 'labels' must be a list of {len(data)} ints, found "
-                           f"{type(labels).__name__} of length "
-                           f"{len(labels) if hasattr(labels, '__len__') else '?'}")
-    y = np.array([int(v) for v in labels], dtype=np.int64) if len(labels) else np.zeros(0, np.int64)
+    if isinstance(labels, np.ndarray) and labels.ndim == 1:
+        labels = labels.tolist()
+    if not isinstance(labels, list) or len(labels) != len(data):
+        found = f"{type(labels).__name__} of length {len(labels)}" if isinstance(labels, list) \
+            else type(labels).__name__
+        raise DatasetError(f"{name}: 'labels' must be a list of {len(data)} ints, found {found}")
+    for i, v in enumerate(labels):  # checked in Python: a huge int would overflow int64
+        if type(v) is not int or not 0 <= v < num_classes:
+            raise DatasetError(f"{name}: labels must be ints in 0..{num_classes - 1}, "
+                               f"record {i} has label {v!r:.40}")
+    y = np.array(labels, dtype=np.int64).reshape(-1)
     return _chw_rows_to_nhwc(data), _check_labels(y, num_classes, name)
 
 

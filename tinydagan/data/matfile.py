@@ -105,8 +105,8 @@ def _parse_matrix(buf: bytes, start: int, end: int, order: str, name: str):
     if ntype not in (1, 2, MI_UTF8):
         raise DatasetError(f"{name}: variable name must be miINT8 text, found type {ntype}")
     var = bytes(raw_name).decode("latin1")
-    if dtype_ != 5 or len(dims_raw) % 4 or len(dims_raw) < 8:
-        raise DatasetError(f"{name}: variable {var!r}: dimensions must be >= 2 int32 values")
+    if dtype_ != 5 or len(dims_raw) % 4 or not 8 <= len(dims_raw) <= 4 * 32:
+        raise DatasetError(f"{name}: variable {var!r}: dimensions must be 2 to 32 int32 values")
     dims = struct.unpack(order + f"{len(dims_raw) // 4}i", dims_raw)
     if min(dims) < 0:
         raise DatasetError(f"{name}: variable {var!r} has negative dimensions {dims}")
