@@ -1,0 +1,130 @@
+"""The ``tinydagan`` command (also ``python -m tinydagan``).
+
+    tinydagan compare                       # the classroom comparison: C vs DAGAN, 3 data seeds
+    tinydagan train --method DAGAN --steps 6000 --out runs/dagan
+    tinydagan data show cifar10 --per-class 8 --out grid.png
+    tinydagan <command> --help
+"""
+import argparse
+import dataclasses
+import sys
+
+from .training.config import METHODS, TrainConfig
+
+__all__ = ["main", "build_parser"]
+
+HELP = {
+    "method": "which method to train (C, C_aug, VanillaGAN, SemiGAN, DAGAN, DAGAN_aug; GAN = one unconditional GAN)",
+    "dataset": "cifar10, svhn, or folder (your own images: --data-root DIR with one sub-folder per class)",
+    "data_root": "where the data is (default: $TINYDAGAN_DATA, then datasets/ in the repo)",
+    "image_size": "16 (classroom, fast) or 32 (the paper)",
+    "width": "channel multiplier of both networks (1.0 = the paper's widths)",
+    "per_class": "labelled training images per class",
+    "val_per_class": "images per class held out of the training pool to pick the best step (never the test set)",
+    "steps": "optimisation steps",
+    "batch_size": "images per batch (real and generated each)",
+    "lr": "Adam learning rate",
+    "beta1": "Adam beta1",
+    "lc_weight": "weight of the class-consistency loss L_c in D's loss (DAGAN)",
+    "g_loss": "generator loss: dagan (-log p(y|G(z,y))) or feature_matching",
+    "noise_std": "std of D's Gaussian input-noise layer",
+    "dropout": "dropout probability in D",
+    "weight_norm": "weight normalisation in D",
+    "z_noise": "distribution of z: uniform (U(0,1)), uniform_signed (U(-1,1)) or normal",
+    "ema_decay": "decay of the moving average of D's weights used for evaluation",
+    "seed": "seed of the weights, noise and batch order",
+    "data_seed": "seed that picks the labelled subset and the validation images",
+    "eval_every": "steps between validation evaluations",
+    "checkpoint_every": "steps between checkpoints (a restarted run resumes from the last one)",
+    "log_every": "steps between progress lines",
+    "sample_every": "steps between sample-grid PNGs (GAN methods)",
+    "collapse_ratio": "stop if generated images vary less than this fraction of real ones",
+    "only_class": "GAN: train on this class only",
+    "per_class_gan_steps": "VanillaGAN: steps of each per-class GAN",
+    "gan_samples_per_class": "VanillaGAN: generated images added per class",
+    "out_dir": "output folder (checkpoint, samples, result.json)",
+}
+
+
+def _add_config_options(parser, skip=()):
+    defaults = TrainConfig()
+    for field in dataclasses.fields(TrainConfig):
+        if field.name in skip:
+            continue
+        flag = "--out" if field.name == "out_dir" else "--" + field.name.replace("_", "-")
+        default = getattr(defaults, field.name)
+        kwargs = {"dest": field.name, "default": default,
+                  "help": f"{HELP.get(field.name, '')} (default: {default})"}
+        if isinstance(default, bool):
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif field.name == "method":
+            kwargs["choices"] = METHODS
+        elif field.name in ("data_root", "only_class"):
+            kwargs["type"] = str if field.name == "data_root" else int
+        else:
+            kwargs["type"] = type(default)
+        parser.add_argument(flag, **kwargs)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="tinydagan",
+        description="DAGAN (Zhang & Wu 2019) from scratch: train GAN-augmented classifiers and "
+                    "compare them with a plain classifier on small labelled subsets.")
+    sub = parser.add_subparsers(dest="command", metavar="command", required=True)
+
+    p = sub.add_parser("compare", help="the classroom comparison (default: C vs DAGAN, 3 data seeds)",
+                       description="Train several methods on the same labelled subsets (one per "
+                                   "data seed) and report mean +- std test accuracy and the paired "
+                                   "difference against the first method. Re-running the same "
+                                   "command resumes unfinished runs.")
+    p.add_argument("--methods", nargs="+", default=["C", "DAGAN"], choices=METHODS,
+                   help="methods to compare; the first is the baseline (default: C DAGAN)")
+    p.add_argument("--data-seeds", nargs="+", type=int, default=[0, 1, 2],
+                   help="one labelled subset per data seed (default: 0 1 2)")
+    p.add_argument("--steps-gan", type=int, default=None,
+                   help="steps of SemiGAN / DAGAN / DAGAN_aug (default: 2 x --steps)")
+    _add_config_options(p, skip=("method", "data_seed", "only_class"))
+    p.set_defaults(out_dir="runs/compare", steps=1500)
+
+    p = sub.add_parser("train", help="train and evaluate one method",
+                       description="Train one method, evaluate it on the test set, and write "
+                                   "checkpoint.npz, model.npz, result.json and sample grids to --out. "
+                                   "Re-running the same command resumes from the checkpoint.")
+    _add_config_options(p)
+
+    sub.add_parser("data", help="download, check and look at datasets (tinydagan data --help)",
+                   add_help=False)
+    return parser
+
+
+def _config(args):
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    return TrainConfig(**{k: v for k, v in vars(args).items() if k in names})
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "data":
+        from .data import main as data_main
+        return data_main(argv[1:])
+    args = build_parser().parse_args(argv)
+    from .training.trainer import TrainingStopped, train
+    try:
+        if args.command == "train":
+            train(_config(args))
+        elif args.command == "compare":
+            from .experiments import compare
+            base = _config(args)
+            compare(base, args.methods, args.data_seeds, base.out_dir, args.steps_gan)
+    except (ValueError, FileNotFoundError, TrainingStopped) as e:
+        print(f"tinydagan {args.command}: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted; re-run the same command to resume from the last checkpoint", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
