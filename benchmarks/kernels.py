@@ -93,26 +93,32 @@ def layer_calls(layer, rng):
 
 
 def bench_layer(layer, repeats, rng):
+    """Median times of the four calls, and of the layer's main GEMM done by numpy, interleaved:
+    the machine is shared, so each repeat times the layer and its yardstick back to back."""
     calls = layer_calls(layer, rng)
+    m, k, n = main_gemm(layer)
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    b = rng.standard_normal((k, n), dtype=np.float32)
+    out = np.empty((m, n), np.float32)
+    calls["matmul"] = lambda: np.matmul(a, b, out=out)
     for f in calls.values():  # warm-up (and compile, if the cache is cold)
         f()
     times = {name: [] for name in calls}
-    for _ in range(repeats):  # interleaved, so a noisy moment hits every phase alike
+    for _ in range(repeats):
         for name, f in calls.items():
             t0 = time.perf_counter()
             f()
             times[name].append(time.perf_counter() - t0)
     med = {name: float(np.median(t)) for name, t in times.items()}
-    total = float(np.median(np.sum([times[n] for n in calls], axis=0)))
-    m, k, n = main_gemm(layer)
+    total = float(np.median(np.sum([times[c] for c in ("fwd", "grad_x", "grad_w", "grad_b")], axis=0)))
     gflop = 3 * 2 * m * k * n / 1e9
-    ref = matmul_gflops(m, k, n, repeats=repeats)
-    return med, total, gflop, ref
+    return med, total, gflop, 2 * m * k * n / med["matmul"] / 1e9
 
 
 def run_benchmark(sizes, repeats):
     t_start = time.perf_counter()
     print("\n".join(environment_report()))
+    print(f"load average at the start (1, 5, 15 min): {os.getloadavg()}")
     print(f"backend: {kernels.get_backend()}, batch {BATCH}, float32, median of {repeats} repeats")
     peak_before = matmul_gflops(2048, 2048, 2048, repeats=repeats)
     rng = np.random.default_rng(0)
@@ -135,6 +141,7 @@ def run_benchmark(sizes, repeats):
           f"{peak_after:.0f} after the layers")
     print(f"layers at >= 0.70 of their matmul: {sum(r >= 0.7 for r in ratios)} / {len(ratios)}; "
           f"lowest ratio {min(ratios):.2f}")
+    print(f"load average at the end (1, 5, 15 min): {os.getloadavg()}")
     print(f"benchmark wall time: {time.perf_counter() - t_start:.0f} s")
 
 
