@@ -134,3 +134,34 @@ def test_fuzz_mostly_rejects(reader):
         except DatasetError:
             rejected += 1
     assert rejected >= 50
+
+
+def _huge_inputs():
+    """Files whose length fields claim far more memory than the file holds."""
+    header = VALID["mat"][:128]
+    bomb = zlib.compress(struct.pack("<II", 14, 2 ** 31) + b"\0" * 16)
+    array_pickle = __import__("pickle").dumps(np.zeros(2, np.uint8), protocol=2)
+    # _reconstruct(ndarray, (0,), b"b") then BUILD with shape (2,): enlarge either shape
+    assert b"K\x00\x85" in array_pickle and b"K\x02\x85" in array_pickle
+    return {
+        "mat tag claims 4 GiB": header + struct.pack("<II", 14, 2 ** 32 - 1) + b"\0" * 64,
+        "mat zlib claims 2 GiB": header + struct.pack("<II", 15, len(bomb)) + bomb,
+        "pickle BINBYTES8 1 TiB": b"\x80\x04\x8e" + (2 ** 40).to_bytes(8, "little") + b"abc.",
+        "pickle _reconstruct 1 GB": array_pickle.replace(b"K\x00\x85", b"J\x00\xca\x9a\x3b\x85", 1),
+        "pickle array state 10^12": array_pickle.replace(b"K\x02\x85", b"J\x40\x42\x0f\x00J\x40\x42\x0f\x00\x86", 1),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(_huge_inputs()))
+def test_declared_sizes_never_allocated(case):
+    import tracemalloc
+    data = _huge_inputs()[case]
+    read = _read_mat if case.startswith("mat") else _read_pickle
+    tracemalloc.start()
+    try:
+        with pytest.raises(DatasetError):
+            read(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * 2 ** 20, f"{case}: peak {peak / 2 ** 20:.0f} MiB"

@@ -12,7 +12,6 @@ Each dataset then has its own sub-folder (``cifar-10-batches-bin``,
 import os
 from pathlib import Path
 
-from .errors import DatasetError
 
 __all__ = ["REPO_DATASETS", "data_root", "missing_data_message"]
 
