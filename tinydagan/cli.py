@@ -39,6 +39,7 @@ HELP = {
     "log_every": "steps between progress lines",
     "sample_every": "steps between sample-grid PNGs (GAN methods)",
     "collapse_ratio": "stop if generated images vary less than this fraction of real ones",
+    "collapse_after": "first step at which the collapse check runs (an untrained generator varies little)",
     "only_class": "GAN: train on this class only",
     "per_class_gan_steps": "VanillaGAN: steps of each per-class GAN",
     "gan_samples_per_class": "VanillaGAN: generated images added per class",

@@ -41,6 +41,7 @@ class TrainConfig:
     log_every: int = 50
     sample_every: int = 1000          # sample grid PNG (GAN methods)
     collapse_ratio: float = 0.05      # stop if generated diversity < ratio * real diversity
+    collapse_after: int = 500         # ... checked from this step on (an untrained G varies little)
     only_class: int = None            # GAN: train on this class only (Vanilla GAN's per-class GANs)
     per_class_gan_steps: int = 1500   # VanillaGAN: steps of each per-class GAN
     gan_samples_per_class: int = 200  # VanillaGAN: generated images added per class

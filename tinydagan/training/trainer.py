@@ -169,6 +169,21 @@ class Trainer:
             self.best = (acc, self.step, self.ema.state_dict())
         return acc
 
+    def _guard(self, losses, check_weights=False):
+        """Stop with a clear message on a NaN/inf loss (or weight, at checkpoint time)."""
+        bad = [f"loss {k} = {v}" for k, v in losses.items() if not np.isfinite(v)]
+        if check_weights and not bad:
+            models = [("D", self.D)] + ([("G", self.G)] if self.G is not None else [])
+            bad = [f"weight {m}.{name} is not finite" for m, model in models
+                   for name, p in model.named_parameters() if not np.all(np.isfinite(p.data))]
+            optimizers = [("D", self.opt_d)] + ([("G", self.opt_g)] if self.G is not None else [])
+            bad += [f"optimizer state {m}:{key} is not finite" for m, opt in optimizers
+                    for key, value in opt.state_dict().items() if not np.all(np.isfinite(value))]
+        if bad:
+            raise TrainingStopped(
+                f"step {self.step}: {'; '.join(bad[:3])}: training diverged (try a smaller --lr). "
+                + self._kept())
+
     def _samples(self, per_row):
         """K rows of ``per_row`` generated images (K * per_row, 3, S, S) and their row labels,
         drawn from a stream that does not touch the training RNG (pictures and checks never
@@ -196,7 +211,12 @@ class Trainer:
             raise TrainingStopped(
                 f"step {self.step}: the generator has collapsed: its samples differ {ratio:.3f}x as "
                 f"much as the real images (threshold --collapse-ratio {self.cfg.collapse_ratio}). "
-                f"The last good checkpoint (step {self._last_saved}) is kept in {self.ckpt_path}.")
+                + self._kept())
+
+    def _kept(self):
+        if os.path.exists(self.ckpt_path):
+            return f"The last good checkpoint (step {self._last_saved}) is kept in {self.ckpt_path}."
+        return "No checkpoint had been written yet."
 
     def save_samples(self, name):
         """A PNG grid of generated images, one row per class (conditional G)."""
@@ -222,21 +242,17 @@ class Trainer:
             x, y = self.sampler.next()
             if augment:
                 x = tdata.augment_batch(x, self.rng, flip=flip)
-            losses = train_step(cfg, self.D, self.G, self.opt_d, self.opt_g, x, y, self.K, self.rng)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # the guard reports it
+                losses = train_step(cfg, self.D, self.G, self.opt_d, self.opt_g, x, y, self.K, self.rng)
             self.step += 1
-            bad = {k: v for k, v in losses.items() if not np.isfinite(v)}
-            if bad:
-                raise TrainingStopped(
-                    f"step {self.step}: loss {', '.join(f'{k} = {v}' for k, v in bad.items())}; "
-                    f"training diverged (try a smaller --lr). The last good checkpoint (step "
-                    f"{self._last_saved}) is kept in {self.ckpt_path}.")
+            self._guard(losses)
             self.ema.update()
             record = {"step": self.step, **{k: round(v, 5) for k, v in losses.items()}}
             if self.step % cfg.eval_every == 0 or self.step == cfg.steps:
                 acc = self._validate()
                 if acc is not None:
                     record["val_acc"] = round(acc, 2)
-                if self.G is not None:
+                if self.G is not None and self.step >= cfg.collapse_after:
                     self._check_collapse()
             if self.step % cfg.log_every == 0 or self.step == cfg.steps or "val_acc" in record:
                 self.history.append(record)
@@ -250,6 +266,7 @@ class Trainer:
             if self.G is not None and self.step % cfg.sample_every == 0:
                 self.save_samples(f"samples_step{self.step:06d}.png")
             if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
+                self._guard(losses, check_weights=True)  # never save a broken model
                 self.save_checkpoint()
                 self._last_saved = self.step
         return self._finish(time.perf_counter() - start_time)
