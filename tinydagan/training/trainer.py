@@ -278,6 +278,8 @@ class Trainer:
         if self.G is not None:
             result["samples"] = self.save_samples("samples_final.png")
         if cfg.method != "GAN":
+            if self.best is None:  # no validation split (val_per_class 0): use the final weights
+                self.best = (float("nan"), self.step, self.ema.state_dict())
             best_acc, best_step, best_weights = self.best
             test_best = self._with_ema(lambda: evaluate(self.D, cfg.method, *self.test, self.K), best_weights)
             test_final = self._with_ema(lambda: evaluate(self.D, cfg.method, *self.test, self.K))

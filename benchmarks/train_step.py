@@ -1,0 +1,156 @@
+"""Time one DAGAN iteration (D step on a real and a generated batch, then G step).
+
+    python benchmarks/train_step.py                 # 16x16 width 0.5 and 32x32 width 1.0
+    python benchmarks/train_step.py --size 16 --repeats 20
+
+An iteration is exactly what ``tinydagan.training.methods.train_step`` does for DAGAN at
+batch 64: G forward, D forward + backward on the real and the generated batch (L_D + L_c),
+Adam step, then D forward + backward through the generated batch into G (L_G), Adam step.
+
+Yardstick, measured in the same run: every matrix product the kernels hand to BLAS during
+one iteration is recorded (shape and count) by wrapping the kernel functions, and the same
+products are then timed as bare ``numpy.matmul`` calls. The ratio
+
+    ratio = (time of those bare matmuls) / (time of the iteration)
+          = effective GFLOP/s of the iteration / numpy's matmul GFLOP/s on the same shapes
+
+is the fraction of the machine's BLAS speed the whole iteration achieves (issue 4's target:
+>= 0.60). The 2048x2048 matmul GFLOP/s (the practical peak) is printed for context.
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import environment_report, matmul_gflops, median_time  # noqa: E402
+
+import tinydagan.kernels as kernels  # noqa: E402
+from tinydagan.training import TrainConfig  # noqa: E402
+from tinydagan.training.methods import build_models, train_step  # noqa: E402
+from tinydagan.optim import Adam  # noqa: E402
+
+
+def _gemm_shapes(name, args):
+    """The (M, K, N) products one kernel call performs, as in numba_conv.py."""
+    if name == "conv2d_forward":
+        x, w = args[0], args[1]
+        (sh, sw), (ph, pw) = args[3], args[4]
+        o, c, kh, kw = w.shape
+        ho, wo = (x.shape[2] + 2 * ph - kh) // sh + 1, (x.shape[3] + 2 * pw - kw) // sw + 1
+        return [(o, c * kh * kw, x.shape[0] * ho * wo)]
+    if name == "conv2d_backward_input":
+        g, w = args[0], args[1]
+        o, c, kh, kw = w.shape
+        return [(c * kh * kw, o, g.shape[0] * g.shape[2] * g.shape[3])]
+    if name == "conv2d_backward_weight":
+        g, x, wshape = args[0], args[1], args[2]
+        o, c, kh, kw = wshape
+        return [(o, g.shape[0] * g.shape[2] * g.shape[3], c * kh * kw)]
+    if name == "conv_transpose2d_forward":  # = conv2d_backward_input with the roles swapped
+        x, w = args[0], args[1]
+        cin, cout, kh, kw = w.shape
+        return [(cout * kh * kw, cin, x.shape[0] * x.shape[2] * x.shape[3])]
+    if name == "conv_transpose2d_backward_input":  # = conv2d_forward of grad_y
+        g, w = args[0], args[1]
+        cin, cout, kh, kw = w.shape
+        xs = args[2]
+        return [(cin, cout * kh * kw, xs[0] * xs[2] * xs[3])]
+    if name == "conv_transpose2d_backward_weight":
+        g, x, wshape = args[0], args[1], args[2]
+        cin, cout, kh, kw = wshape
+        return [(cin, x.shape[0] * x.shape[2] * x.shape[3], cout * kh * kw)]
+    return []
+
+
+def record_gemms(fn):
+    """Run fn() once with the kernels wrapped; return the list of (M, K, N) products."""
+    shapes, originals = [], {}
+    names = ["conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight",
+             "conv_transpose2d_forward", "conv_transpose2d_backward_input",
+             "conv_transpose2d_backward_weight"]
+    for name in names:
+        originals[name] = getattr(kernels, name)
+
+        def wrapped(*args, _name=name, **kw):
+            shapes.extend(_gemm_shapes(_name, args))
+            return originals[_name](*args, **kw)
+        setattr(kernels, name, wrapped)
+    try:
+        fn()
+    finally:
+        for name, f in originals.items():
+            setattr(kernels, name, f)
+    return shapes
+
+
+def time_bare_matmuls(shapes, repeats):
+    rng = np.random.default_rng(0)
+    mats = [(rng.standard_normal((m, k), dtype=np.float32), rng.standard_normal((k, n), dtype=np.float32),
+             np.empty((m, n), np.float32)) for m, k, n in shapes]
+
+    def run():
+        for a, b, out in mats:
+            np.matmul(a, b, out=out)
+    return median_time(run, repeats=repeats)
+
+
+def bench(image_size, width, batch, repeats):
+    cfg = TrainConfig(method="DAGAN", image_size=image_size, width=width, batch_size=batch)
+    rng = np.random.default_rng(0)
+    D, G = build_models(cfg, 10, rng)
+    opt_d = Adam(D.parameters(), cfg.lr, (cfg.beta1, 0.999))
+    opt_g = Adam(G.parameters(), cfg.lr, (cfg.beta1, 0.999))
+    x = rng.uniform(-1, 1, (batch, 3, image_size, image_size)).astype(np.float32)
+    y = rng.integers(0, 10, batch)
+
+    def step():
+        train_step(cfg, D, G, opt_d, opt_g, x, y, 10, rng)
+
+    step()  # warm-up: compiles or loads the kernels
+    shapes = record_gemms(step)
+    flops = sum(2.0 * m * k * n for m, k, n in shapes)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    t_iter = float(np.median(times))
+    t_mm = time_bare_matmuls(shapes, repeats)
+    return {"size": image_size, "width": width, "iter_s": t_iter, "iter_min_s": min(times),
+            "iter_max_s": max(times), "gflop": flops / 1e9, "gflops": flops / t_iter / 1e9,
+            "matmul_s": t_mm, "matmul_gflops": flops / t_mm / 1e9, "ratio": t_mm / t_iter,
+            "n_gemms": len(shapes)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, choices=(16, 32), action="append",
+                        help="image size (repeatable; default: 16 then 32)")
+    parser.add_argument("--repeats", type=int, default=10, help="timed iterations (median)")
+    parser.add_argument("--batch", type=int, default=64)
+    args = parser.parse_args()
+    t_start = time.perf_counter()
+    for line in environment_report():
+        print(line)
+    print(f"load average at start: {os.getloadavg()[0]:.2f}, kernel backend: {kernels.get_backend()}")
+    peak = matmul_gflops(2048, 2048, 2048)
+    print(f"numpy float32 matmul 2048^3: {peak:.1f} GFLOP/s")
+    print()
+    print("| networks | GFLOP per iteration | GEMMs | iteration ms (median, min-max) | GFLOP/s | "
+          "same GEMMs as bare matmul: ms, GFLOP/s | ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for size in args.size or [16, 32]:
+        width = 0.5 if size == 16 else 1.0
+        r = bench(size, width, args.batch, args.repeats)
+        print(f"| {size}x{size}, width {width} | {r['gflop']:.2f} | {r['n_gemms']} | "
+              f"{1e3 * r['iter_s']:.0f} ({1e3 * r['iter_min_s']:.0f}-{1e3 * r['iter_max_s']:.0f}) | "
+              f"{r['gflops']:.1f} | {1e3 * r['matmul_s']:.0f}, {r['matmul_gflops']:.1f} | "
+              f"{r['ratio']:.2f} |", flush=True)
+    print(f"\nload average at end: {os.getloadavg()[0]:.2f}; wall time {time.perf_counter() - t_start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
