@@ -31,7 +31,8 @@ def test_div_with_broadcasting(shapes):
 
 @pytest.mark.parametrize("fn, positive", [
     (ops.exp, False), (ops.log, True), (ops.tanh, False), (ops.sigmoid, False), (ops.neg, False),
-    (ops.relu, False), (lambda x: ops.leaky_relu(x, 0.2), False), (lambda x: x ** 3, False),
+    (ops.relu, False), (lambda x: ops.leaky_relu(x, 0.2), False), (lambda x: ops.leaky_relu(x, 1.5), False),
+    (lambda x: x ** 3, False),
     (lambda x: x ** 0.5, True), (lambda x: x ** -2.0, True),
 ])
 def test_unary_ops(fn, positive):
