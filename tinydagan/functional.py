@@ -148,8 +148,8 @@ def dropout(x, p=0.5, training=True, rng=None):
         return x
     if rng is None:
         raise ValueError("dropout: pass the np.random.Generator to draw the mask from (rng=...)")
-    keep = rng.random(x.shape) >= p
-    return x * (keep / (1 - p)).astype(x.dtype)
+    keep = rng.random(x.shape, dtype=np.float32) >= p          # (same shape as x) bool
+    return x * (keep * x.dtype.type(1 / (1 - p)))               # 0 or 1/(1-p), in x's dtype
 
 
 def gaussian_noise(x, std, training=True, rng=None):
