@@ -47,8 +47,8 @@ HELP = {
 }
 
 
-def _add_config_options(parser, skip=()):
-    defaults = TrainConfig()
+def _add_config_options(parser, skip=(), **overrides):
+    defaults = TrainConfig(**overrides)
     for field in dataclasses.fields(TrainConfig):
         if field.name in skip:
             continue
@@ -85,14 +85,14 @@ def build_parser():
                    help="one labelled subset per data seed (default: 0 1 2)")
     p.add_argument("--steps-gan", type=int, default=None,
                    help="steps of SemiGAN / DAGAN / DAGAN_aug (default: 2 x --steps)")
-    _add_config_options(p, skip=("method", "data_seed", "only_class"))
-    p.set_defaults(out_dir="runs/compare", steps=1500)
+    _add_config_options(p, skip=("method", "data_seed", "only_class"), out_dir="runs/compare",
+                        steps=1500)
 
     p = sub.add_parser("train", help="train and evaluate one method",
                        description="Train one method, evaluate it on the test set, and write "
                                    "checkpoint.npz, model.npz, result.json and sample grids to --out. "
                                    "Re-running the same command resumes from the checkpoint.")
-    _add_config_options(p)
+    _add_config_options(p, out_dir="runs/train")
 
     sub.add_parser("data", help="download, check and look at datasets (tinydagan data --help)",
                    add_help=False)
