@@ -220,3 +220,12 @@ def test_functional_conv_rejects_bad_shapes():
         F.conv2d(t((1, 2, 5, 5)), t((3, 2, 3, 3)), padding=-1)
     with pytest.raises(ValueError, match="smaller than the kernel"):
         F.conv2d(t((1, 2, 2, 2)), t((3, 2, 3, 3)))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: nn.ReLU(), lambda: nn.Tanh(), lambda: nn.Sigmoid(), lambda: nn.Flatten(),
+    lambda: nn.GaussianNoise(0.3, rng=np.random.default_rng(0)),  # a fresh rng per call:
+    lambda: nn.Dropout(0.4, rng=np.random.default_rng(0)),        # the same noise each time
+])
+def test_parameter_free_and_stochastic_layers_gradcheck(make):
+    assert td.gradcheck(lambda x: make()(x), [t((3, 2, 2, 2), 11)])
