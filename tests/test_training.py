@@ -109,6 +109,17 @@ def test_guard_stops_a_collapsed_generator_and_keeps_the_last_good_checkpoint(ti
     assert train(ok, out=open(os.devnull, "w"))["steps"] == 10  # a sane lr passes the same check
 
 
+def test_a_finished_run_can_be_extended_to_more_steps(tiny_cifar, tmp_path):
+    quiet = open(os.devnull, "w")
+    straight = train(tiny(tiny_cifar, tmp_path, method="DAGAN", steps=20, out_dir=str(tmp_path / "a")), out=quiet)
+    train(tiny(tiny_cifar, tmp_path, method="DAGAN", steps=10, out_dir=str(tmp_path / "b")), out=quiet)
+    extended = train(tiny(tiny_cifar, tmp_path, method="DAGAN", steps=20, out_dir=str(tmp_path / "b")), out=quiet)
+    assert extended["history"] == straight["history"]
+    assert extended["test_accuracy"] == straight["test_accuracy"]
+    with pytest.raises(ValueError, match="is at step 20, beyond --steps 5"):
+        train(tiny(tiny_cifar, tmp_path, method="DAGAN", steps=5, out_dir=str(tmp_path / "b")), out=quiet)
+
+
 def test_a_checkpoint_of_other_settings_is_refused(tiny_cifar, tmp_path):
     train(tiny(tiny_cifar, tmp_path, method="C", steps=3), out=open(os.devnull, "w"))
     with pytest.raises(ValueError, match="other settings.*lr"):

@@ -80,6 +80,8 @@ class TrainConfig:
         return dataclasses.replace(self, **changes)
 
     def identity(self):
-        """The settings that define the result (not where it is written or how often it logs)."""
-        skip = {"out_dir", "log_every", "sample_every", "checkpoint_every"}
+        """The settings a checkpoint must share to be resumed: all but where the run is
+        written, how often it logs, and ``steps`` (a finished run can be extended: with a
+        constant learning rate, N steps then M more are exactly N + M steps)."""
+        skip = {"out_dir", "log_every", "sample_every", "checkpoint_every", "steps"}
         return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}

@@ -148,6 +148,9 @@ class Trainer:
         self.sampler._queue = s["sampler_queue"].astype(np.int64)
         self.history = json.loads(str(s["history"]))
         self.step = int(s["step"])
+        if self.step > self.cfg.steps:
+            raise ValueError(f"{self.ckpt_path} is at step {self.step}, beyond --steps "
+                             f"{self.cfg.steps}; ask for at least {self.step} steps or use another --out")
 
     # ----- evaluation, guard, pictures --------------------------------------------------
     def _with_ema(self, fn, weights=None):
