@@ -141,6 +141,8 @@ def test_no_grad_builds_no_graph_and_detach_cuts():
 def test_dtypes_are_kept():
     x32 = td.Tensor([1, 2, 3])
     assert x32.dtype == np.float32
+    assert td.Tensor([1.0, 2.5]).dtype == np.float32  # Python floats do not make float64
+    assert td.Tensor(2.5).dtype == np.float32
     assert (x32 * 2.5 + 1).dtype == np.float32
     assert td.Tensor(np.zeros(2)).dtype == np.float64
 

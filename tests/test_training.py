@@ -126,6 +126,18 @@ def test_a_checkpoint_of_other_settings_is_refused(tiny_cifar, tmp_path):
         Trainer(tiny(tiny_cifar, tmp_path, method="C", steps=3, lr=1e-2), out=open(os.devnull, "w")).run()
 
 
+def test_too_few_images_per_class_names_both_settings(tiny_cifar, tmp_path):
+    with pytest.raises(ValueError, match=r"--per-class 30 \+ --val-per-class 20 = 50 .* has only 40"):
+        train(tiny(tiny_cifar, tmp_path, method="C", steps=1, per_class=30, val_per_class=20))
+
+
+def test_fresh_starts_over(tiny_cifar, tmp_path):
+    quiet = open(os.devnull, "w")
+    train(tiny(tiny_cifar, tmp_path, method="C", steps=3), out=quiet)
+    again = train(tiny(tiny_cifar, tmp_path, method="C", steps=3, lr=1e-2), out=quiet, fresh=True)
+    assert again["config"]["lr"] == 1e-2
+
+
 def test_bad_configuration_is_refused():
     with pytest.raises(ValueError, match="method must be one of"):
         TrainConfig(method="WGAN")

@@ -48,6 +48,8 @@ HELP = {
 
 
 def _add_config_options(parser, skip=(), **overrides):
+    parser.add_argument("--fresh", action="store_true",
+                        help="start from step 0, deleting the checkpoint in --out (default: resume)")
     defaults = TrainConfig(**overrides)
     for field in dataclasses.fields(TrainConfig):
         if field.name in skip:
@@ -113,11 +115,11 @@ def main(argv=None):
     from .training.trainer import TrainingStopped, train
     try:
         if args.command == "train":
-            train(_config(args))
+            train(_config(args), fresh=args.fresh)
         elif args.command == "compare":
             from .experiments import compare
             base = _config(args)
-            compare(base, args.methods, args.data_seeds, base.out_dir, args.steps_gan)
+            compare(base, args.methods, args.data_seeds, base.out_dir, args.steps_gan, fresh=args.fresh)
     except (ValueError, FileNotFoundError, TrainingStopped) as e:
         print(f"tinydagan {args.command}: error: {e}", file=sys.stderr)
         return 1

@@ -24,7 +24,7 @@ __all__ = ["GAN_METHODS", "compare", "summarise", "format_summary", "plot_summar
 GAN_METHODS = ("SemiGAN", "DAGAN", "DAGAN_aug")  # a generator trained jointly: ~2x the steps
 
 
-def compare(base: TrainConfig, methods, data_seeds, out_dir, steps_gan=None, out=None):
+def compare(base: TrainConfig, methods, data_seeds, out_dir, steps_gan=None, out=None, fresh=False):
     """Train every method on every data seed (same seed for the weights), then summarise.
 
     ``base.steps`` is the number of steps of the classifier methods; the GAN methods get
@@ -43,7 +43,7 @@ def compare(base: TrainConfig, methods, data_seeds, out_dir, steps_gan=None, out
             print(f"== {method}, data_seed {data_seed}, seed {cfg.seed}, {cfg.steps} steps "
                   f"-> {cfg.out_dir}", file=out, flush=True)
             t0 = time.perf_counter()
-            result = train(cfg, splits, out)
+            result = train(cfg, splits, out, fresh)
             runs.append({"method": method, "data_seed": data_seed, "seed": cfg.seed,
                          "steps": cfg.steps, "test_accuracy": result["test_accuracy"],
                          "best_step": result["best_step"], "val_accuracy": result["val_accuracy"],

@@ -54,13 +54,15 @@ def enable_grad():
 
 
 def _as_array(data, dtype=None) -> np.ndarray:
-    """Convert ``data`` to a float ndarray: float64 stays float64, everything else becomes float32."""
+    """Convert ``data`` to a float ndarray: a float64 *array* stays float64 (for gradient
+    checks); everything else, Python lists and numbers included, becomes float32."""
     if isinstance(data, Tensor):
         data = data.data
-    array = np.asarray(data, dtype=dtype)
-    if dtype is None and array.dtype != np.float64:
-        array = array.astype(np.float32, copy=False)
-    return array
+    if dtype is not None:
+        return np.asarray(data, dtype=dtype)
+    if isinstance(data, (np.ndarray, np.float64)) and data.dtype == np.float64:
+        return np.asarray(data)  # (a 0-d op such as -x returns a numpy scalar, not an array)
+    return np.asarray(data, dtype=np.float32)
 
 
 class Context:

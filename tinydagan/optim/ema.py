@@ -1,8 +1,15 @@
 """Exponential moving average of parameters (Polyak averaging), for evaluation weights.
 
-After every optimizer step:  avg <- decay * avg + (1 - decay) * param.
+After the t-th optimizer step (t = 1, 2, ...):
+
+    d_t = min(decay, (1 + t) / (10 + t))          # warm-up
+    avg <- d_t * avg + (1 - d_t) * param
+
 GAN-trained classifiers are noisy step to step; the average is a smoother, usually better
-model. ``swap_in()`` puts the averages into the model for evaluation, ``swap_out()`` puts
+model. Without the warm-up, the average of a short run would still be mostly the random
+initial weights (0.999^200 = 82% of it after 200 steps); with it, early updates move the
+average quickly and the decay reaches ``decay`` after about 10 / (1 - decay) steps
+(the same schedule as TensorFlow's ExponentialMovingAverage with num_updates). ``swap_in()`` puts the averages into the model for evaluation, ``swap_out()`` puts
 the trained weights back.
 """
 import numpy as np
@@ -16,14 +23,18 @@ class EMA:
             raise ValueError(f"EMA: decay must be in [0, 1), got {decay}")
         self.module, self.decay = module, decay
         self.names = [name for name, _ in module.named_parameters()]
+        self.num_updates = 0
         self.shadow = {name: p.data.copy() for name, p in module.named_parameters()}
         self._backup = None
 
     def update(self):
+        self.num_updates += 1
+        t = self.num_updates
+        d = min(self.decay, (1 + t) / (10 + t))
         for name, p in self.module.named_parameters():
             avg = self.shadow[name]
-            avg *= self.decay
-            avg += (1 - self.decay) * p.data
+            avg *= d
+            avg += (1 - d) * p.data
 
     def swap_in(self):
         """Load the averaged weights into the module (keeping the trained ones aside)."""
@@ -43,9 +54,18 @@ class EMA:
         self._backup = None
 
     def state_dict(self):
+        state = {name: value.copy() for name, value in self.shadow.items()}
+        state["num_updates"] = np.array(self.num_updates)
+        return state
+
+    def weights(self):
+        """A copy of the averaged weights, {parameter name: array}."""
         return {name: value.copy() for name, value in self.shadow.items()}
 
     def load_state_dict(self, state):
+        if "num_updates" not in state:
+            raise ValueError("EMA.load_state_dict: entry 'num_updates' missing")
+        self.num_updates = int(state["num_updates"])
         for name in self.names:
             if name not in state or np.shape(state[name]) != self.shadow[name].shape:
                 raise ValueError(f"EMA.load_state_dict: entry '{name}' missing or of the wrong shape")

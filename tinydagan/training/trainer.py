@@ -62,20 +62,29 @@ def _format_seconds(s):
 
 
 class Trainer:
-    def __init__(self, cfg: TrainConfig, splits=None, out=None, extra_labelled=None):
+    def __init__(self, cfg: TrainConfig, splits=None, out=None, extra_labelled=None, fresh=False):
         """``splits``: preloaded ``load_splits(cfg)`` (shared across runs of an experiment);
-        ``extra_labelled``: (x float NCHW, y) added to the labelled set (Vanilla GAN)."""
+        ``extra_labelled``: (x float NCHW, y) added to the labelled set (Vanilla GAN);
+        ``fresh``: delete ``out_dir``'s checkpoint and start from step 0 instead of resuming."""
         self.cfg, self.out = cfg, out or sys.stdout
         self.splits = splits or load_splits(cfg)
         self.extra = extra_labelled
         os.makedirs(cfg.out_dir, exist_ok=True)
         self.ckpt_path = os.path.join(cfg.out_dir, "checkpoint.npz")
+        if fresh and os.path.exists(self.ckpt_path):
+            os.remove(self.ckpt_path)
 
     # ----- setup --------------------------------------------------------------------------
     def _prepare_data(self):
         cfg, train = self.cfg, self.splits["train"]
         self.classes = train.classes
         self.K = K = train.num_classes
+        counts = np.bincount(train.labels, minlength=K)
+        if counts.min() < cfg.per_class + cfg.val_per_class:
+            raise ValueError(
+                f"--per-class {cfg.per_class} + --val-per-class {cfg.val_per_class} = "
+                f"{cfg.per_class + cfg.val_per_class} training images per class are needed, but "
+                f"class '{self.classes[int(counts.argmin())]}' has only {counts.min()}")
         data_rng = np.random.default_rng(cfg.data_seed)
         pool_x, pool_y, val_x, val_y = tdata.train_val_split(train.images, train.labels,
                                                              cfg.val_per_class, data_rng, K)
@@ -169,7 +178,7 @@ class Trainer:
             return None
         acc = self._with_ema(lambda: evaluate(self.D, self.cfg.method, *self.val, self.K))["accuracy"]
         if self.best is None or acc > self.best[0]:
-            self.best = (acc, self.step, self.ema.state_dict())
+            self.best = (acc, self.step, self.ema.weights())
         return acc
 
     def _guard(self, losses, check_weights=False):
@@ -282,7 +291,7 @@ class Trainer:
             result["samples"] = self.save_samples("samples_final.png")
         if cfg.method != "GAN":
             if self.best is None:  # no validation split (val_per_class 0): use the final weights
-                self.best = (float("nan"), self.step, self.ema.state_dict())
+                self.best = (float("nan"), self.step, self.ema.weights())
             best_acc, best_step, best_weights = self.best
             test_best = self._with_ema(lambda: evaluate(self.D, cfg.method, *self.test, self.K), best_weights)
             test_final = self._with_ema(lambda: evaluate(self.D, cfg.method, *self.test, self.K))
@@ -298,7 +307,7 @@ class Trainer:
         return result
 
 
-def vanilla_gan_samples(cfg, splits, out):
+def vanilla_gan_samples(cfg, splits, out, fresh=False):
     """Vanilla GAN, phase 1: train one unconditional GAN per class on that class's labelled
     images, then draw ``cfg.gan_samples_per_class`` images from each.
     Returns (x (K * m, 3, S, S) float32, y (K * m,)) to add to C's training set."""
@@ -307,7 +316,7 @@ def vanilla_gan_samples(cfg, splits, out):
     for k in range(K):
         sub = cfg.replace(method="GAN", only_class=k, steps=cfg.per_class_gan_steps,
                           out_dir=os.path.join(cfg.out_dir, f"gan_class{k}"))
-        trainer = Trainer(sub, splits, out)
+        trainer = Trainer(sub, splits, out, fresh=fresh)
         trainer.run()
         rng = np.random.default_rng([cfg.seed, k, 11])
         trainer.G.eval()
@@ -316,8 +325,9 @@ def vanilla_gan_samples(cfg, splits, out):
     return np.concatenate(xs), np.concatenate(ys)
 
 
-def train(cfg, splits=None, out=None):
-    """Train and evaluate ``cfg.method``; returns the result dict (also in result.json)."""
+def train(cfg, splits=None, out=None, fresh=False):
+    """Train and evaluate ``cfg.method``; returns the result dict (also in result.json).
+    Resumes from ``cfg.out_dir``'s checkpoint unless ``fresh``."""
     splits = splits or load_splits(cfg)
-    extra = vanilla_gan_samples(cfg, splits, out) if cfg.method == "VanillaGAN" else None
-    return Trainer(cfg, splits, out, extra).run()
+    extra = vanilla_gan_samples(cfg, splits, out, fresh) if cfg.method == "VanillaGAN" else None
+    return Trainer(cfg, splits, out, extra, fresh).run()
