@@ -44,9 +44,9 @@ def parse_args(argv=None):
                    help="images per class held out of the training pool to pick the best step")
     p.add_argument("--test-per-class", type=int, default=200,
                    help="test images per class to score on (1000 = the full test set; slower)")
-    p.add_argument("--ema-decay", type=float, default=None,
-                   help="decay of the weight average used for evaluation (default: "
-                        "min(0.999, 1 - 10/steps))")
+    p.add_argument("--ema-decay", type=float, default=0.999,
+                   help="decay of the weight average used for evaluation; it warms up over the "
+                        "first steps, see tinydagan/optim/ema.py (default: 0.999)")
     p.add_argument("--seed", type=int, default=0, help="seed of weights, noise and batch order")
     p.add_argument("--data-seed", type=int, default=0, help="seed that picks the labelled subset")
     p.add_argument("--data-root", default=None,
@@ -55,11 +55,6 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.steps < 1 or args.per_class < 1 or args.test_per_class < 1 or args.val_per_class < 1:
         p.error("--steps, --per-class, --val-per-class and --test-per-class must be >= 1")
-    if args.ema_decay is None:
-        # Evaluation uses a moving average of D's weights that starts AT the initial weights:
-        # after s steps, decay**s of the average is still the untrained network (0.999**200 =
-        # 0.82). Short runs therefore need a shorter memory; 1 - 10/steps keeps e^-10 of it.
-        args.ema_decay = min(0.999, 1 - 10 / args.steps) if args.steps > 10 else 0.0
     return args
 
 
@@ -87,12 +82,10 @@ def run(method, args, splits):
         eval_every=max(1, args.steps // 4), log_every=max(1, args.steps // 10),
         checkpoint_every=args.steps, sample_every=max(1, args.steps // 2),
         out_dir=os.path.join(args.out, method))
-    # The Trainer resumes from out_dir/checkpoint.npz; a tutorial run always starts afresh.
-    ckpt = os.path.join(cfg.out_dir, "checkpoint.npz")
-    if os.path.exists(ckpt):
-        os.remove(ckpt)
     start = time.perf_counter()
-    trainer = Trainer(cfg, splits, sys.stdout)
+    # fresh=True: a tutorial run starts from step 0 (by default the Trainer resumes from
+    # out_dir/checkpoint.npz)
+    trainer = Trainer(cfg, splits, sys.stdout, fresh=True)
     result = trainer.run()
     result["seconds"] = time.perf_counter() - start
     if trainer.G is not None:

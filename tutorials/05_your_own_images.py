@@ -81,11 +81,8 @@ def write_shapes_folder(root, per_class, rng):
 
 def train_method(method, base, splits):
     cfg = base.replace(method=method, out_dir=os.path.join(base.out_dir, method))
-    ckpt = os.path.join(cfg.out_dir, "checkpoint.npz")
-    if os.path.exists(ckpt):           # the Trainer would resume from it; a tutorial starts afresh
-        os.remove(ckpt)
     start = time.perf_counter()
-    result = Trainer(cfg, splits, sys.stdout).run()
+    result = Trainer(cfg, splits, sys.stdout, fresh=True).run()   # fresh: never resume here
     result["seconds"] = time.perf_counter() - start
     return result
 
@@ -106,8 +103,6 @@ def main(argv=None):
     base = TrainConfig(dataset="folder", data_root=folder, image_size=args.image_size,
                        width=args.width, val_per_class=args.val_per_class, steps=args.steps,
                        batch_size=args.batch_size, seed=args.seed,
-                       # short runs: a short-memory weight average (see tutorial 04)
-                       ema_decay=min(0.999, 1 - 10 / args.steps) if args.steps > 10 else 0.0,
                        eval_every=max(1, args.steps // 4), log_every=max(1, args.steps // 6),
                        checkpoint_every=args.steps, sample_every=args.steps, out_dir=args.out)
     try:
