@@ -188,10 +188,15 @@ def test_numba_conv_transpose2d_matches_reference(case, dtype):
                 reference.conv_transpose2d_backward_weight(grad_y, x, weight.shape, stride, padding), dtype)
 
 
+@pytest.mark.parametrize("padding", [(1, 1), (0, 0)], ids=["padded", "unpadded"])
 @pytest.mark.parametrize("images_per_chunk", [1, 2, 5])
-def test_numba_batch_chunking_does_not_change_results(monkeypatch, images_per_chunk):
-    """The batch is processed in chunks; with 2 per chunk the last of 5 images is alone."""
-    x, weight, bias, grad_y, stride, padding = make_conv((5, 3, 6, 6, 4, 3, 3, (1, 1), (1, 1)), np.float64)
+def test_numba_batch_chunking_does_not_change_results(monkeypatch, images_per_chunk, padding):
+    """The batch is processed in chunks; with 2 per chunk the last of 5 images is alone.
+
+    Without padding the chunks are views of x (no padded copy) and col2im writes straight
+    into grad_x, a separate code path.
+    """
+    x, weight, bias, grad_y, stride, padding = make_conv((5, 3, 6, 6, 4, 3, 3, (1, 1), padding), np.float64)
     cols_bytes_per_image = (3 * 3 * 3) * (6 * 6) * 8
     monkeypatch.setattr(numba_conv, "CHUNK_BYTES", images_per_chunk * cols_bytes_per_image)
     np.testing.assert_allclose(numba_conv.conv2d_forward(x, weight, bias, stride, padding),

@@ -22,8 +22,9 @@ A transposed convolution is the adjoint of a convolution, so it reuses the same 
 building blocks with input and output swapped (forward = conv input-gradient, and so on).
 
 The Numba helpers are single-threaded (``nogil``): numpy's OpenBLAS already uses every
-core for the matmul, and on this 2-core machine a Numba thread pool running between BLAS
-calls fought the (still spinning) BLAS threads; see docs/performance.md for measurements.
+core for the matmul, and on this shared 2-core machine a Numba thread pool running between
+BLAS calls fought the (still spinning) BLAS threads and the neighbours' processes, with the
+default ``omp`` pool and with ``workqueue`` alike; see docs/performance.md for measurements.
 """
 import tinydagan.cache  # noqa: F401  (sets NUMBA_CACHE_DIR; must run before numba is imported)
 
@@ -104,14 +105,20 @@ def col2im(cols, kh, kw, sh, sw, ho, wo, xp):
 
     cols (C*kH*kW, N*Ho*Wo) -> overwrites xp (N, C, H + 2ph, W + 2pw), the padded gradient.
     """
+    # The loops run in the order cols is stored (row r = (c, i, j) outer, then n, a), as in
+    # im2col: each cols row is read front to back once. Looping n outer instead reads one
+    # 16-64 byte piece from each of the C*kH*kW rows in turn, a different page every time;
+    # for G's 5x5 transposed conv that was 2-3x slower (latency-bound, see
+    # docs/performance.md). The writes of one channel, xp[:, c], stay in the L2 cache.
     nb, nc = xp.shape[:2]
     p = ho * wo
-    xp[...] = 0
-    for n in range(nb):
-        for c in range(nc):
-            for i in range(kh):
-                for j in range(kw):
-                    r = (c * kh + i) * kw + j
+    for c in range(nc):
+        for n in range(nb):
+            xp[n, c] = 0
+        for i in range(kh):
+            for j in range(kw):
+                r = (c * kh + i) * kw + j
+                for n in range(nb):
                     for a in range(ho):
                         src = cols[r, n * p + a * wo : n * p + (a + 1) * wo]
                         dst = xp[n, c, a * sh + i]
@@ -171,6 +178,27 @@ def _chunks(n, bytes_per_image):
     return [(s, min(n, s + step)) for s in range(0, n, step)], step
 
 
+class _Padded:
+    """The zero-padded chunks of x that im2col reads, in one buffer reused by every chunk.
+
+    With no padding (1x1 NIN convs, 'valid' convs) a chunk is just a view of x: no copy.
+    """
+
+    def __init__(self, x, step, ph, pw):
+        n, c, h, w = x.shape
+        self.x, self.ph, self.pw = x, ph, pw
+        if ph or pw:
+            self.buf = np.zeros((step, c, h + 2 * ph, w + 2 * pw), x.dtype)  # border stays 0
+
+    def chunk(self, n0, n1):
+        """x_pad[n0:n1], (n1 - n0, C, H + 2ph, W + 2pw)."""
+        if not (self.ph or self.pw):
+            return self.x[n0:n1]
+        xp = self.buf[: n1 - n0]
+        pad_into(self.x[n0:n1], self.ph, self.pw, xp)
+        return xp
+
+
 def _out_size(h, k, s, p):
     return (h + 2 * p - k) // s + 1
 
@@ -195,14 +223,13 @@ def conv2d_forward(x, weight, bias, stride, padding):
     b = np.zeros(o, dtype) if bias is None else np.ascontiguousarray(bias, dtype=dtype)
     y = np.empty((n, o, ho, wo), dtype)
     chunks, step = _chunks(n, k * p * x.itemsize)
-    xp = np.zeros((step, c, h + 2 * ph, w + 2 * pw), dtype)              # border stays 0
+    padded = _Padded(x, step, ph, pw)
     cols_buf = np.empty(k * step * p, dtype)
     y2_buf = np.empty(o * step * p, dtype)
     for n0, n1 in chunks:
         m = (n1 - n0) * p
-        pad_into(x[n0:n1], ph, pw, xp[: n1 - n0])
         cols = cols_buf[: k * m].reshape(k, m)                           # (C*kH*kW, nb*Ho*Wo)
-        im2col(xp[: n1 - n0], kh, kw, sh, sw, ho, wo, cols)
+        im2col(padded.chunk(n0, n1), kh, kw, sh, sw, ho, wo, cols)
         y2 = np.matmul(w2, cols, out=y2_buf[: o * m].reshape(o, m))      # (O, nb*Ho*Wo)
         cm_to_nchw(y2, b, y[n0:n1].reshape(n1 - n0, o, p))
     return y
@@ -221,14 +248,18 @@ def conv2d_backward_input(grad_y, weight, x_shape, stride, padding):
     chunks, step = _chunks(n, k * p * grad_y.itemsize)
     gy2_buf = np.empty(o * step * p, dtype)
     cols_buf = np.empty(k * step * p, dtype)
-    grad_xp = np.empty((step, c, h + 2 * ph, w + 2 * pw), dtype)
+    # without padding col2im can write into grad_x itself (1x1 NIN convs, 'valid' convs)
+    grad_xp = None if ph == pw == 0 else np.empty((step, c, h + 2 * ph, w + 2 * pw), dtype)
     for n0, n1 in chunks:
         m = (n1 - n0) * p
         gy2 = gy2_buf[: o * m].reshape(o, m)                              # (O, nb*Ho*Wo)
         nchw_to_cm(grad_y[n0:n1].reshape(n1 - n0, o, p), gy2)
         cols = np.matmul(w2t, gy2, out=cols_buf[: k * m].reshape(k, m))  # (C*kH*kW, nb*Ho*Wo)
-        col2im(cols, kh, kw, sh, sw, ho, wo, grad_xp[: n1 - n0])
-        crop_from(grad_xp[: n1 - n0], ph, pw, grad_x[n0:n1])
+        if grad_xp is None:
+            col2im(cols, kh, kw, sh, sw, ho, wo, grad_x[n0:n1])
+        else:
+            col2im(cols, kh, kw, sh, sw, ho, wo, grad_xp[: n1 - n0])
+            crop_from(grad_xp[: n1 - n0], ph, pw, grad_x[n0:n1])
     return grad_x
 
 
@@ -246,12 +277,11 @@ def conv2d_backward_weight(grad_y, x, weight_shape, stride, padding):
     chunks, step = _chunks(n, k * p * x.itemsize)
     gy2_buf = np.empty(o * step * p, dtype)
     cols_buf = np.empty(k * step * p, dtype)
-    xp = np.zeros((step, c, h + 2 * ph, w + 2 * pw), dtype)
+    padded = _Padded(x, step, ph, pw)
     for n0, n1 in chunks:
         m = (n1 - n0) * p
-        pad_into(x[n0:n1], ph, pw, xp[: n1 - n0])
         cols = cols_buf[: k * m].reshape(k, m)
-        im2col(xp[: n1 - n0], kh, kw, sh, sw, ho, wo, cols)
+        im2col(padded.chunk(n0, n1), kh, kw, sh, sw, ho, wo, cols)
         gy2 = gy2_buf[: o * m].reshape(o, m)
         nchw_to_cm(grad_y[n0:n1].reshape(n1 - n0, o, p), gy2)
         grad_w += np.matmul(gy2, cols.T, out=part)                         # (O, C*kH*kW)
