@@ -33,6 +33,7 @@ def missing_data_message(what: str, looked_in, dataset: str) -> str:
     """One message for every "data not found" case: what, where, how to fix."""
     places = ", ".join(str(p) for p in looked_in)
     return (f"{what} not found (looked in: {places}). Either point TINYDAGAN_DATA at a "
-            f"folder holding it (export TINYDAGAN_DATA=/path/to/data, or pass root=...), "
+            f"folder holding it (export TINYDAGAN_DATA=/path/to/data; or --data-root DIR / --root DIR "
+            f"on the command line, root=... in Python), "
             f"or fetch it with: python -m tinydagan.data download {dataset} "
             f"[--root DIR] [--from LOCAL_COPY]")
