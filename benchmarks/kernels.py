@@ -10,9 +10,8 @@ forward + backward (3 matmul-sized products: 3 * 2*M*K*N flops); and the ratio t
 float32 matmul on the layer's main GEMM shape (M, K, N), measured in the same run.
 A 2048^3 matmul is also timed, for context only (it is not the denominator).
 
-The layer shapes follow PAPER.md Table 2 (see ``paper_layers``); the 16x16 version halves
-every width. They are listed here, not imported from ``tinydagan.models``, because the
-benchmark only needs shapes.
+The layer shapes are read off ``tinydagan.models`` (PAPER.md Table 2; see ``paper_layers``);
+the 16x16 version halves every width.
 """
 import argparse
 import json
@@ -38,25 +37,34 @@ Layer = namedtuple("Layer", "name kind cin cout size k stride pad out_pad")  # s
 
 
 def paper_layers(image_size):
-    """Conv layers of D and G (PAPER.md Table 2) at 32x32, or at 16x16 with half the widths."""
-    half = image_size == 16
-    w1, w2 = (48, 96) if half else (96, 192)
-    s = image_size
-    d = [  # Improved-GAN discriminator: 3x3 convs (pad 1, the 7th 'valid'), then two NIN (1x1)
-        Layer("D conv1", "conv", 3, w1, s, 3, 1, 1, 0),
-        Layer("D conv2", "conv", w1, w1, s, 3, 1, 1, 0),
-        Layer("D conv3 s2", "conv", w1, w1, s, 3, 2, 1, 0),
-        Layer("D conv4", "conv", w1, w2, s // 2, 3, 1, 1, 0),
-        Layer("D conv5", "conv", w2, w2, s // 2, 3, 1, 1, 0),
-        Layer("D conv6 s2", "conv", w2, w2, s // 2, 3, 2, 1, 0),
-        Layer("D conv7 valid", "conv", w2, w2, s // 4, 3, 1, 0, 0),
-        Layer("D nin1", "conv", w2, w2, s // 4 - 2, 1, 1, 0, 0),
-        Layer("D nin2", "conv", w2, w2, s // 4 - 2, 1, 1, 0, 0),
-    ]
-    widths = [256, 128, 3] if half else [512, 256, 128, 3]  # G starts from a linear to widths[0] x 4 x 4
-    g = [Layer(f"G tconv{i + 1}", "tconv", cin + NUM_CLASSES, cout, 4 * 2**i, 5, 2, 2, 1)
-         for i, (cin, cout) in enumerate(zip(widths[:-1], widths[1:]))]
-    return d + g
+    """Conv layers of D and G (PAPER.md Table 2), read off ``tinydagan.models`` (defined once):
+    at 32x32 width 1.0, or the classroom 16x16 width 0.5."""
+    from tinydagan import nn
+    from tinydagan.models import Discriminator, Generator
+
+    width = 0.5 if image_size == 16 else 1.0
+    rng = np.random.default_rng(0)
+    D = Discriminator(2 * NUM_CLASSES, width, rng=rng)
+    G = Generator(NUM_CLASSES, image_size, width, rng=rng)
+    layers, size, n_conv, n_nin = [], image_size, 0, 0
+    for m in D.convs:
+        if not isinstance(m, nn.Conv2d):
+            continue
+        if isinstance(m, nn.NIN):
+            n_nin += 1
+            name = f"D nin{n_nin}"
+        else:
+            n_conv += 1
+            name = f"D conv{n_conv}" + (" s2" if m.stride[0] == 2 else "") + (" valid" if m.padding[0] == 0 else "")
+        layers.append(Layer(name, "conv", m.in_channels, m.out_channels, size, m.kernel_size[0],
+                            m.stride[0], m.padding[0], 0))
+        size = m.output_size(size, size)[0]
+    size = 4  # G's linear layer makes 4 x 4 maps
+    for i, up in enumerate(G.ups):
+        layers.append(Layer(f"G tconv{i + 1}", "tconv", up.in_channels, up.out_channels, size,
+                            up.kernel_size[0], up.stride[0], up.padding[0], up.output_padding[0]))
+        size = up.output_size(size, size)[0]
+    return layers
 
 
 def main_gemm(layer):
