@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .training.config import TrainConfig
-from .training.trainer import load_splits, train, write_json
+from .training.trainer import format_seconds, load_splits, train, write_json
 
 __all__ = ["GAN_METHODS", "compare", "summarise", "format_summary", "plot_summary"]
 
@@ -35,20 +35,21 @@ def compare(base: TrainConfig, methods, data_seeds, out_dir, steps_gan=None, out
     splits = load_splits(base)
     runs = []
     started = time.perf_counter()
-    for data_seed in data_seeds:
-        for method in methods:
-            cfg = base.replace(method=method, data_seed=data_seed,
-                               steps=steps_gan if method in GAN_METHODS else base.steps,
-                               out_dir=os.path.join(out_dir, f"{method}_data{data_seed}"))
-            print(f"== {method}, data_seed {data_seed}, seed {cfg.seed}, {cfg.steps} steps "
-                  f"-> {cfg.out_dir}", file=out, flush=True)
-            t0 = time.perf_counter()
-            result = train(cfg, splits, out, fresh)
-            runs.append({"method": method, "data_seed": data_seed, "seed": cfg.seed,
-                         "steps": cfg.steps, "test_accuracy": result["test_accuracy"],
-                         "best_step": result["best_step"], "val_accuracy": result["val_accuracy"],
-                         "test_accuracy_final_step": result["test_accuracy_final_step"],
-                         "seconds": round(time.perf_counter() - t0, 1)})
+    plan = [(d, m) for d in data_seeds for m in methods]
+    for i, (data_seed, method) in enumerate(plan):
+        cfg = base.replace(method=method, data_seed=data_seed,
+                           steps=steps_gan if method in GAN_METHODS else base.steps,
+                           out_dir=os.path.join(out_dir, f"{method}_data{data_seed}"))
+        print(f"== run {i + 1}/{len(plan)}: {method}, data_seed {data_seed}, seed {cfg.seed}, "
+              f"{cfg.steps} steps -> {cfg.out_dir} ({format_seconds(time.perf_counter() - started)} "
+              f"since the start)", file=out, flush=True)
+        t0 = time.perf_counter()
+        result = train(cfg, splits, out, fresh)
+        runs.append({"method": method, "data_seed": data_seed, "seed": cfg.seed,
+                     "steps": cfg.steps, "test_accuracy": result["test_accuracy"],
+                     "best_step": result["best_step"], "val_accuracy": result["val_accuracy"],
+                     "test_accuracy_final_step": result["test_accuracy_final_step"],
+                     "seconds": round(time.perf_counter() - t0, 1)})
     summary = summarise(runs, methods)
     summary["config"] = json.loads(base.to_json())
     summary["wall_seconds"] = round(time.perf_counter() - started, 1)

@@ -29,7 +29,8 @@ from .config import TrainConfig
 from .evaluate import evaluate, sample_diversity
 from .methods import METHOD_TABLE, build_models, train_step
 
-__all__ = ["Trainer", "TrainingStopped", "train", "vanilla_gan_samples", "load_splits", "write_json"]
+__all__ = ["Trainer", "TrainingStopped", "train", "vanilla_gan_samples", "load_splits", "write_json",
+           "format_seconds"]
 
 
 class TrainingStopped(RuntimeError):
@@ -56,7 +57,7 @@ def load_splits(cfg):
             for split in ("train", "test")}
 
 
-def _format_seconds(s):
+def format_seconds(s):
     s = int(round(s))
     return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
 
@@ -273,7 +274,7 @@ class Trainer:
                 text = " ".join(f"{k} {v:.3f}" for k, v in losses.items())
                 val = f" | val {record['val_acc']:.1f}%" if "val_acc" in record else ""
                 print(f"[{cfg.method}] step {self.step}/{cfg.steps} | {text}{val} | "
-                      f"{_format_seconds(elapsed)} elapsed, ETA {_format_seconds(eta)}",
+                      f"{format_seconds(elapsed)} elapsed, ETA {format_seconds(eta)}",
                       file=self.out, flush=True)
             if self.G is not None and self.step % cfg.sample_every == 0:
                 self.save_samples(f"samples_step{self.step:06d}.png")
