@@ -125,6 +125,10 @@ def plot_summary(summary, path, width=560, height=320):
         draw.line([(x0, y), (x0 + len(seeds) * bar, y)], fill="black", width=2)
         draw.text((x0 + len(seeds) * bar / 2, bottom + 12), m, fill="black", font=font, anchor="mm")
     draw.text((left, 6), "test accuracy (%) per data seed (bars) and mean (line)", fill="black", font=font)
+    for j, seed in enumerate(seeds):  # legend: one colour per data seed
+        x = width - 10 - (len(seeds) - j) * 75
+        draw.rectangle([x, 6, x + 10, 16], fill=colours[j % len(colours)])
+        draw.text((x + 14, 11), f"data_seed {seed}", fill="black", font=font, anchor="lm")
     tmp = path + ".tmp.png"
     img.save(tmp)
     os.replace(tmp, path)
