@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import environment_report, matmul_gflops, median_time  # noqa: E402
+from common import environment_report, matmul_gflops  # noqa: E402
 from tinydagan import kernels  # noqa: E402
 
 BATCH = 64

@@ -6,7 +6,7 @@ receives a gradient of its own shape.
 """
 import numpy as np
 
-from ..tensor import Function, Tensor
+from ..tensor import Function
 
 __all__ = ["unbroadcast", "Add", "Sub", "Mul", "Div", "Neg", "Pow", "Exp", "Log",
            "ReLU", "LeakyReLU", "Tanh", "Sigmoid"]
@@ -188,8 +188,3 @@ class Sigmoid(Function):
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
         return g * out * (1 - out)
-
-
-def _const(x, like: Tensor):
-    """Constants join a Tensor's dtype, so float32 graphs stay float32."""
-    return x if isinstance(x, Tensor) else np.asarray(x, dtype=like.dtype)

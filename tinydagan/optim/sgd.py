@@ -2,8 +2,6 @@
 
     v <- momentum * v + grad        p <- p - lr * v
 """
-import numpy as np
-
 from .optimizer import Optimizer
 
 __all__ = ["SGD"]

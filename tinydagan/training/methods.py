@@ -15,8 +15,6 @@ reusing the same generated batch (as DCGAN does).
 """
 import contextlib
 
-import numpy as np
-
 from .. import losses, ops
 from ..models import Discriminator, Generator, sample_noise
 from ..tensor import no_grad
