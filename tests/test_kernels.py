@@ -219,6 +219,93 @@ def test_numba_accepts_non_contiguous_inputs():
     np.testing.assert_allclose(numba_conv.bias_backward(np.asfortranarray(grad_y)), reference.bias_backward(grad_y))
 
 
+NEEDS = [(True, True, True), (True, False, False), (False, True, False), (False, False, True),
+         (False, True, True)]
+
+
+@pytest.mark.parametrize("needs", NEEDS, ids=lambda n: "".join("xwb"[i] for i in range(3) if n[i]))
+@pytest.mark.parametrize("backend", ["numba", "reference"])
+def test_conv2d_backward_in_one_call_matches_the_three_kernels(backend, needs):
+    """What the autograd layer calls: the three gradients at once, None where not needed."""
+    module = kernels.BACKENDS[backend]
+    for case in (CONV_CASES[1], CONV_CASES[3], CONV_CASES[4]):
+        x, weight, bias, grad_y, stride, padding = make_conv(case, np.float64)
+        got = module.conv2d_backward(grad_y, x, weight, stride, padding, needs)
+        want = (reference.conv2d_backward_input(grad_y, weight, x.shape, stride, padding),
+                reference.conv2d_backward_weight(grad_y, x, weight.shape, stride, padding),
+                reference.bias_backward(grad_y))
+        for need, g, w in zip(needs, got, want):
+            if need:
+                assert g.shape == w.shape
+                np.testing.assert_allclose(g, w, **TOL[np.float64])
+            else:
+                assert g is None
+
+
+@pytest.mark.parametrize("needs", NEEDS, ids=lambda n: "".join("xwb"[i] for i in range(3) if n[i]))
+@pytest.mark.parametrize("backend", ["numba", "reference"])
+def test_conv_transpose2d_backward_in_one_call_matches_the_three_kernels(backend, needs):
+    module = kernels.BACKENDS[backend]
+    for case in (TCONV_CASES[1], TCONV_CASES[2]):
+        x, weight, bias, grad_y, stride, padding, _ = make_tconv(case, np.float64)
+        got = module.conv_transpose2d_backward(grad_y, x, weight, stride, padding, needs)
+        want = (reference.conv_transpose2d_backward_input(grad_y, weight, x.shape, stride, padding),
+                reference.conv_transpose2d_backward_weight(grad_y, x, weight.shape, stride, padding),
+                reference.bias_backward(grad_y))
+        for need, g, w in zip(needs, got, want):
+            if need:
+                assert g.shape == w.shape
+                np.testing.assert_allclose(g, w, **TOL[np.float64])
+            else:
+                assert g is None
+
+
+def is_channel_major(a):
+    """An NCHW-shaped array stored as (C, N, H, W) in memory."""
+    return a.transpose(1, 0, 2, 3).flags.c_contiguous
+
+
+@pytest.mark.parametrize("case", [CONV_CASES[1], CONV_CASES[4]], ids=["3x3", "1x1"])
+def test_numba_returns_channel_major_views_and_reads_any_layout(case):
+    """Outputs are (C, N, H, W) in memory with the NCHW shape; inputs may be stored either way
+    (or Fortran-ordered) and give the same numbers."""
+    x, weight, bias, grad_y, stride, padding = make_conv(case, np.float64)
+    y = numba_conv.conv2d_forward(x, weight, bias, stride, padding)
+    gx, gw, gb = numba_conv.conv2d_backward(grad_y, x, weight, stride, padding)
+    assert is_channel_major(y) and is_channel_major(gx) and gw.flags.c_contiguous
+    assert y.shape == (x.shape[0], weight.shape[0]) + y.shape[2:] and gx.shape == x.shape
+    for layout in (lambda a: np.ascontiguousarray(a.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3),
+                   np.asfortranarray):
+        x2, gy2 = layout(x), layout(grad_y)
+        if min(x.shape[:2]) > 1:                 # (with N or C = 1 both layouts coincide)
+            assert not x2.flags.c_contiguous
+        np.testing.assert_array_equal(numba_conv.conv2d_forward(x2, weight, bias, stride, padding), y)
+        for a, b in zip(numba_conv.conv2d_backward(gy2, x2, weight, stride, padding), (gx, gw, gb)):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_numba_conv_transpose2d_output_is_channel_major():
+    x, weight, bias, grad_y, stride, padding, out_pad = make_tconv(TCONV_CASES[1], np.float32)
+    y = numba_conv.conv_transpose2d_forward(x, weight, bias, stride, padding, out_pad)
+    gx, _, _ = numba_conv.conv_transpose2d_backward(grad_y, x, weight, stride, padding)
+    assert is_channel_major(y) and is_channel_major(gx)
+
+
+@pytest.mark.parametrize("images_per_chunk", [1, 2])
+def test_numba_transposed_backward_shares_one_im2col_per_chunk(monkeypatch, images_per_chunk):
+    """grad_x and grad_w of a transposed conv come from the same chunked im2col of grad_y."""
+    x, weight, bias, grad_y, stride, padding, out_pad = make_tconv((5, 3, 4, 4, 2, 5, 5, (2, 2), (2, 2), (1, 1)),
+                                                                   np.float64)
+    cols_bytes_per_image = (2 * 5 * 5) * (4 * 4) * 8
+    monkeypatch.setattr(numba_conv, "CHUNK_BYTES", images_per_chunk * cols_bytes_per_image)
+    gx, gw, gb = numba_conv.conv_transpose2d_backward(grad_y, x, weight, stride, padding)
+    np.testing.assert_allclose(gx, reference.conv_transpose2d_backward_input(grad_y, weight, x.shape, stride, padding))
+    np.testing.assert_allclose(gw, reference.conv_transpose2d_backward_weight(grad_y, x, weight.shape, stride, padding))
+    np.testing.assert_allclose(gb, reference.bias_backward(grad_y))
+    np.testing.assert_allclose(numba_conv.conv_transpose2d_forward(x, weight, bias, stride, padding, out_pad),
+                               reference.conv_transpose2d_forward(x, weight, bias, stride, padding, out_pad))
+
+
 # ------------------------------------------------------------------ backend switch
 
 def test_backend_switch_dispatches_at_call_time(monkeypatch):

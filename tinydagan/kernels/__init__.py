@@ -14,16 +14,21 @@ The initial backend comes from the environment variable ``TINYDAGAN_BACKEND``
 
     conv2d_forward(x, weight, bias, stride, padding) -> y                # (N, O, Ho, Wo)
         x (N, C, H, W), weight (O, C, kH, kW), bias (O,) or None, Ho = (H + 2ph - kH)//sh + 1
+    conv2d_backward(grad_y, x, weight, stride, padding, needs) -> (grad_x, grad_w, grad_b)
+        the three gradients below in one call (None where needs[i] is False)
     conv2d_backward_input(grad_y, weight, x_shape, stride, padding) -> grad_x      # (N, C, H, W)
     conv2d_backward_weight(grad_y, x, weight_shape, stride, padding) -> grad_w     # (O, C, kH, kW)
     conv_transpose2d_forward(x, weight, bias, stride, padding, output_padding) -> y
         x (N, Cin, H, W), weight (Cin, Cout, kH, kW), Ho = (H - 1)*sh - 2ph + kH + oph
+    conv_transpose2d_backward(grad_y, x, weight, stride, padding, needs) -> (grad_x, grad_w, grad_b)
     conv_transpose2d_backward_input(grad_y, weight, x_shape, stride, padding) -> grad_x
     conv_transpose2d_backward_weight(grad_y, x, weight_shape, stride, padding) -> grad_w
     bias_backward(grad_y) -> grad_b                                      # sum over (0, 2, 3)
 
 ``stride``, ``padding`` and ``output_padding`` are ``(h, w)`` int tuples. The kernels do
-not validate shapes (the layers in ``tinydagan.nn`` do); they accept float32 and float64.
+not validate shapes (the layers in ``tinydagan.nn`` do); they accept float32 and float64,
+and inputs of any memory layout. The numba backend returns channel-major arrays (NCHW
+shape, ``(C, N, H, W)`` memory; see ``numba_conv.py``), the reference backend plain NCHW.
 """
 import os
 from contextlib import contextmanager
@@ -36,9 +41,11 @@ __all__ = [
     "get_backend",
     "use_backend",
     "conv2d_forward",
+    "conv2d_backward",
     "conv2d_backward_input",
     "conv2d_backward_weight",
     "conv_transpose2d_forward",
+    "conv_transpose2d_backward",
     "conv_transpose2d_backward_input",
     "conv_transpose2d_backward_weight",
     "bias_backward",
@@ -79,6 +86,10 @@ def conv2d_forward(x, weight, bias, stride, padding):
     return BACKENDS[_current].conv2d_forward(x, weight, bias, stride, padding)
 
 
+def conv2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True)):
+    return BACKENDS[_current].conv2d_backward(grad_y, x, weight, stride, padding, needs)
+
+
 def conv2d_backward_input(grad_y, weight, x_shape, stride, padding):
     return BACKENDS[_current].conv2d_backward_input(grad_y, weight, x_shape, stride, padding)
 
@@ -89,6 +100,10 @@ def conv2d_backward_weight(grad_y, x, weight_shape, stride, padding):
 
 def conv_transpose2d_forward(x, weight, bias, stride, padding, output_padding):
     return BACKENDS[_current].conv_transpose2d_forward(x, weight, bias, stride, padding, output_padding)
+
+
+def conv_transpose2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True)):
+    return BACKENDS[_current].conv_transpose2d_backward(grad_y, x, weight, stride, padding, needs)
 
 
 def conv_transpose2d_backward_input(grad_y, weight, x_shape, stride, padding):

@@ -1,30 +1,43 @@
-"""Fast convolution kernels: Numba im2col / col2im around one BLAS matmul per chunk.
+"""Fast convolution kernels: Numba im2col / col2im around BLAS matrix products.
 
 Same interface and formulas as ``reference.py`` (read that first). The speed comes from
 turning a convolution into a matrix product, which numpy hands to its BLAS (OpenBLAS):
 
-    cols[(c, i, j), (n, a, b)] = x_pad[n, c, a*sh + i, b*sw + j]     # im2col: (C*kH*kW, N*Ho*Wo)
-    y2 = w.reshape(O, C*kH*kW) @ cols                                  # (O, N*Ho*Wo)
-    y[n, o, a, b] = y2[o, (n, a, b)] + bias[o]                         # back to NCHW
+    cols[(c, i, j), (n, a, b)] = x_pad[c, n, a*sh + i, b*sw + j]     # im2col: (C*kH*kW, N*Ho*Wo)
+    y2 = w.reshape(O, C*kH*kW) @ cols                                  # (O, N*Ho*Wo) = y, channel-major
+    y2 += bias[:, None]
 
 and the gradients are the two other products of the same three matrices:
 
     grad_w = grad_y2 @ cols.T            grad_cols = w2.T @ grad_y2 -> col2im -> grad_x
 
 ``col2im`` is the adjoint of ``im2col``: it *adds* every column entry back to the pixel it
-came from. Columns span the whole (chunk of the) batch, so each layer is one big, efficient
-matrix product instead of N small ones. The batch is cut into chunks so that ``cols`` stays
-below ``CHUNK_BYTES``: a full-batch ``cols`` can be hundreds of MB, and allocating that
-anew each call costs page faults, while chunk-sized buffers are reused by the allocator
-and stay warm in the L3 cache between im2col and the matmul.
+came from. A transposed convolution is the adjoint of a convolution, so it reuses the same
+building blocks with input and output swapped (its forward is a conv's input gradient).
 
-A transposed convolution is the adjoint of a convolution, so it reuses the same three
-building blocks with input and output swapped (forward = conv input-gradient, and so on).
+**Memory layout: channel-major.** Arrays keep PyTorch's NCHW *shape*, but these kernels
+store their outputs channel-major, ``(C, N, H, W)`` in memory, and return the NCHW-shaped
+view ``y_cm.transpose(1, 0, 2, 3)`` (numpy strides make the transpose free). The reason is
+the line ``y2 = w2 @ cols`` above: the matrix product *is* channel-major, ``(O, N*Ho*Wo)``,
+so storing it that way costs no copy, and the next layer's im2col reads each input channel
+as one contiguous block. numpy's element-wise operations keep the memory layout of their
+inputs, so activations and their gradients stay channel-major through a whole network;
+an input that arrives in plain NCHW (images, a concatenate) is copied once by ``_cm``.
+The values are identical either way: ``np.testing`` and every numpy function see only
+the NCHW shape. (PyTorch calls the same idea a "memory format", e.g. channels_last.)
+
+**Chunks.** The batch is cut into chunks so that ``cols`` stays below ``CHUNK_BYTES``: a
+whole-batch ``cols`` can be hundreds of MB, while one chunk-sized buffer, reused by every
+chunk, stays in the L3 cache between im2col and the matrix product.
+
+**1x1 convolutions** (NIN layers) need no im2col at all: with stride 1 and no padding,
+``cols`` *is* the channel-major input, ``x_cm.reshape(C, N*H*W)``, so a NIN layer is three
+plain matrix products.
 
 The Numba helpers are single-threaded (``nogil``): numpy's OpenBLAS already uses every
-core for the matmul, and on this shared 2-core machine a Numba thread pool running between
-BLAS calls fought the (still spinning) BLAS threads and the neighbours' processes, with the
-default ``omp`` pool and with ``workqueue`` alike; see docs/performance.md for measurements.
+core for the matrix products, and on this shared 2-core machine a Numba thread pool
+running between BLAS calls fought the (still spinning) BLAS threads; see
+docs/performance.md for the measurements.
 """
 import tinydagan.cache  # noqa: F401  (sets NUMBA_CACHE_DIR; must run before numba is imported)
 
@@ -33,9 +46,11 @@ from numba import njit
 
 __all__ = [
     "conv2d_forward",
+    "conv2d_backward",
     "conv2d_backward_input",
     "conv2d_backward_weight",
     "conv_transpose2d_forward",
+    "conv_transpose2d_backward",
     "conv_transpose2d_backward_input",
     "conv_transpose2d_backward_weight",
     "bias_backward",
@@ -46,27 +61,34 @@ CHUNK_BYTES = 8 * 2**20  # target size of one chunk's cols matrix (see module do
 
 
 # ----------------------------------------------------------------------------- Numba kernels
+# Every array here is channel-major: x (C, N, H, W). ``n0`` selects images n0, n0+1, ... of
+# a whole-batch array and ``nb`` (or the width of cols) how many, so a chunk never needs a
+# copy just to be contiguous, and one padded buffer (C, images per chunk, Hp, Wp) serves
+# every chunk: its zero border is written once, when it is allocated.
 
 @njit(cache=True, nogil=True)
-def pad_into(x, ph, pw, xp):
-    """Copy x (N, C, H, W) into the middle of xp (N, C, H + 2ph, W + 2pw), whose border is 0."""
-    nb, nc, h, w = x.shape
-    for n in range(nb):
-        for c in range(nc):
+def pad_into(x, n0, nb, ph, pw, xp):
+    """xp[c, n, ph : ph + H, pw : pw + W] = x[c, n0 + n] for n < nb; xp's border is not touched.
+
+    x (C, N, H, W), xp (C, nb or more, H + 2ph, W + 2pw), allocated with a zero border.
+    """
+    nc, h, w = x.shape[0], x.shape[2], x.shape[3]
+    for c in range(nc):
+        for n in range(nb):
             for a in range(h):
-                src, dst = x[n, c, a], xp[n, c, a + ph]
+                src, dst = x[c, n0 + n, a], xp[c, n, a + ph]
                 for b in range(w):
                     dst[pw + b] = src[b]
 
 
 @njit(cache=True, nogil=True)
-def crop_from(xp, ph, pw, x):
-    """The inverse of pad_into: x (N, C, H, W) = the middle of xp."""
-    nb, nc, h, w = x.shape
-    for n in range(nb):
-        for c in range(nc):
+def crop_from(xp, nb, ph, pw, x, n0):
+    """The adjoint's last step: x[c, n0 + n] = xp[c, n, ph : ph + H, pw : pw + W] for n < nb."""
+    nc, h, w = x.shape[0], x.shape[2], x.shape[3]
+    for c in range(nc):
+        for n in range(nb):
             for a in range(h):
-                src, dst = xp[n, c, a + ph], x[n, c, a]
+                src, dst = xp[c, n, a + ph], x[c, n0 + n, a]
                 for b in range(w):
                     dst[b] = src[pw + b]
 
@@ -76,21 +98,22 @@ def crop_from(xp, ph, pw, x):
 # r = (c, i, j) with a run-time stride; see docs/performance.md).
 
 @njit(cache=True, nogil=True)
-def im2col(xp, kh, kw, sh, sw, ho, wo, cols):
-    """cols[(c, i, j), (n, a, b)] = xp[n, c, a*sh + i, b*sw + j].
+def im2col(xp, n0, kh, kw, sh, sw, ho, wo, cols):
+    """cols[(c, i, j), (n, a, b)] = xp[c, n0 + n, a*sh + i, b*sw + j].
 
-    xp (N, C, H + 2ph, W + 2pw), the zero-padded input -> fills cols (C*kH*kW, N*Ho*Wo).
+    xp (C, N, H + 2ph, W + 2pw), the zero-padded input -> fills cols (C*kH*kW, nb*Ho*Wo).
     """
-    nb, nc = xp.shape[:2]
+    nc = xp.shape[0]
     p = ho * wo
+    nb = cols.shape[1] // p
     for c in range(nc):
         for i in range(kh):
             for j in range(kw):
-                r = (c * kh + i) * kw + j
+                row = cols[(c * kh + i) * kw + j]
                 for n in range(nb):
                     for a in range(ho):
-                        src = xp[n, c, a * sh + i]
-                        dst = cols[r, n * p + a * wo : n * p + (a + 1) * wo]
+                        src = xp[c, n0 + n, a * sh + i]
+                        dst = row[n * p + a * wo : n * p + (a + 1) * wo]
                         if sw == 1:
                             for b in range(wo):
                                 dst[b] = src[b + j]
@@ -100,28 +123,30 @@ def im2col(xp, kh, kw, sh, sw, ho, wo, cols):
 
 
 @njit(cache=True, nogil=True)
-def col2im(cols, kh, kw, sh, sw, ho, wo, xp):
-    """The adjoint of im2col: xp[n, c, a*sh + i, b*sw + j] += cols[(c, i, j), (n, a, b)].
+def col2im(cols, kh, kw, sh, sw, ho, wo, xp, n0):
+    """The adjoint of im2col: xp[c, n0 + n, a*sh + i, b*sw + j] += cols[(c, i, j), (n, a, b)].
 
-    cols (C*kH*kW, N*Ho*Wo) -> overwrites xp (N, C, H + 2ph, W + 2pw), the padded gradient.
+    cols (C*kH*kW, nb*Ho*Wo) -> overwrites xp[:, n0 : n0 + nb] (the padded gradient,
+    border included).
     """
     # The loops run in the order cols is stored (row r = (c, i, j) outer, then n, a), as in
     # im2col: each cols row is read front to back once. Looping n outer instead reads one
     # 16-64 byte piece from each of the C*kH*kW rows in turn, a different page every time;
     # for G's 5x5 transposed conv that was 2-3x slower (latency-bound, see
-    # docs/performance.md). The writes of one channel, xp[:, c], stay in the L2 cache.
-    nb, nc = xp.shape[:2]
+    # docs/performance.md). The writes of one channel, xp[c], stay in the L2 cache.
+    nc = xp.shape[0]
     p = ho * wo
+    nb = cols.shape[1] // p
     for c in range(nc):
         for n in range(nb):
-            xp[n, c] = 0
+            xp[c, n0 + n] = 0
         for i in range(kh):
             for j in range(kw):
-                r = (c * kh + i) * kw + j
+                row = cols[(c * kh + i) * kw + j]
                 for n in range(nb):
                     for a in range(ho):
-                        src = cols[r, n * p + a * wo : n * p + (a + 1) * wo]
-                        dst = xp[n, c, a * sh + i]
+                        src = row[n * p + a * wo : n * p + (a + 1) * wo]
+                        dst = xp[c, n0 + n, a * sh + i]
                         if sw == 1:
                             for b in range(wo):
                                 dst[b + j] += src[b]
@@ -130,73 +155,19 @@ def col2im(cols, kh, kw, sh, sw, ho, wo, xp):
                                 dst[b * sw + j] += src[b]
 
 
-@njit(cache=True, nogil=True)
-def nchw_to_cm(a, out):
-    """Channel-major copy: a (N, C, P) -> out (C, N*P), out[c, n*P + q] = a[n, c, q]."""
-    nb, nc, p = a.shape
-    for c in range(nc):
-        for n in range(nb):
-            for q in range(p):
-                out[c, n * p + q] = a[n, c, q]
-
-
-@njit(cache=True, nogil=True)
-def cm_to_nchw(b, bias, out):
-    """Back to NCHW, adding the bias on the way: out[n, c, q] = b[c, n*P + q] + bias[c].
-
-    b (C, N*P), bias (C,) -> overwrites out (N, C, P).
-    """
-    nb, nc, p = out.shape
-    for n in range(nb):
-        for c in range(nc):
-            for q in range(p):
-                out[n, c, q] = b[c, n * p + q] + bias[c]
-
-
-# fastmath lets LLVM reorder the additions of each row's sum into SIMD lanes (8 partial
-# sums instead of one long chain): 2-3x faster, and no less accurate than a plain loop.
-@njit(cache=True, nogil=True, fastmath=True)
-def bias_backward_kernel(grad_y):
-    """grad_b[o] = sum over n, q of grad_y[n, o, q]: grad_y (N, O, P) -> (O,)."""
-    nb, no, p = grad_y.shape
-    out = np.zeros(no, dtype=grad_y.dtype)
-    for n in range(nb):
-        for o in range(no):
-            row = grad_y[n, o]
-            s = row[0] * 0
-            for q in range(p):
-                s += row[q]
-            out[o] += s
-    return out
-
-
 # ----------------------------------------------------------------------------- helpers
 
-def _chunks(n, bytes_per_image):
-    """Split range(n) into (start, stop) pieces of about CHUNK_BYTES of cols each."""
-    step = max(1, min(n, CHUNK_BYTES // max(1, bytes_per_image)))
-    return [(s, min(n, s + step)) for s in range(0, n, step)], step
+def _cm(a, dtype=None):
+    """a (N, C, H, W), any memory layout -> the same numbers as a C-contiguous (C, N, H, W).
 
-
-class _Padded:
-    """The zero-padded chunks of x that im2col reads, in one buffer reused by every chunk.
-
-    With no padding (1x1 NIN convs, 'valid' convs) a chunk is just a view of x: no copy.
+    Free (a view) when a is already channel-major, as every output of these kernels is.
     """
+    return np.ascontiguousarray(a.transpose(1, 0, 2, 3), dtype=dtype)
 
-    def __init__(self, x, step, ph, pw):
-        n, c, h, w = x.shape
-        self.x, self.ph, self.pw = x, ph, pw
-        if ph or pw:
-            self.buf = np.zeros((step, c, h + 2 * ph, w + 2 * pw), x.dtype)  # border stays 0
 
-    def chunk(self, n0, n1):
-        """x_pad[n0:n1], (n1 - n0, C, H + 2ph, W + 2pw)."""
-        if not (self.ph or self.pw):
-            return self.x[n0:n1]
-        xp = self.buf[: n1 - n0]
-        pad_into(self.x[n0:n1], self.ph, self.pw, xp)
-        return xp
+def _nchw(a_cm):
+    """The NCHW-shaped view of a channel-major (C, N, H, W) array (no copy)."""
+    return a_cm.transpose(1, 0, 2, 3)
 
 
 def _out_size(h, k, s, p):
@@ -208,101 +179,211 @@ def _conv_geometry(kernel, stride, padding):
     return int(kh), int(kw), int(sh), int(sw), int(ph), int(pw)
 
 
+def _is_pointwise(geometry):
+    """A 1x1 conv with stride 1 and no padding: im2col would be the identity."""
+    return geometry == (1, 1, 1, 1, 0, 0)
+
+
+def _chunks(n, bytes_per_image):
+    """Split range(n) into (start, stop) pieces of about CHUNK_BYTES of cols each."""
+    step = max(1, min(n, CHUNK_BYTES // max(1, bytes_per_image)))
+    return [(s, min(n, s + step)) for s in range(0, n, step)], step
+
+
+def _columns(x_cm, geometry, ho, wo):
+    """im2col, one chunk of images at a time: yields (n0, n1, cols (C*kH*kW, (n1-n0)*Ho*Wo)).
+
+    One cols buffer and one padded-input buffer serve every chunk, so a caller must use
+    each cols before asking for the next. For a 1x1 conv, cols is x itself (no copy).
+    """
+    kh, kw, sh, sw, ph, pw = geometry
+    c, n, h, w = x_cm.shape
+    k, p = c * kh * kw, ho * wo
+    if _is_pointwise(geometry):
+        yield 0, n, x_cm.reshape(c, n * p)
+        return
+    ranges, step = _chunks(n, k * p * x_cm.itemsize)
+    cols_buf = np.empty(k * step * p, x_cm.dtype)
+    xp = np.zeros((c, step, h + 2 * ph, w + 2 * pw), x_cm.dtype) if ph or pw else None
+    for n0, n1 in ranges:
+        nb = n1 - n0
+        cols = cols_buf[: k * nb * p].reshape(k, nb * p)
+        if xp is None:                           # no padding: read x itself
+            im2col(x_cm, n0, kh, kw, sh, sw, ho, wo, cols)
+        else:
+            pad_into(x_cm, n0, nb, ph, pw, xp)
+            im2col(xp, 0, kh, kw, sh, sw, ho, wo, cols)
+        yield n0, n1, cols
+
+
+def _col2im_product(w2t, gy2, x_shape_cm, geometry, ho, wo):
+    """grad_x = col2im(w2t @ gy2), one chunk of images at a time -> (C, N, H, W) channel-major.
+
+    w2t (C*kH*kW, O), gy2 (O, N*Ho*Wo). Used by conv2d's input gradient and by the
+    transposed conv's forward (the same computation).
+    """
+    kh, kw, sh, sw, ph, pw = geometry
+    c, n, h, w = x_shape_cm
+    k, p = c * kh * kw, ho * wo
+    dtype = np.result_type(w2t, gy2)
+    grad_x = np.empty((c, n, h, w), dtype)
+    if _is_pointwise(geometry):
+        np.matmul(w2t, gy2, out=grad_x.reshape(c, n * p))
+        return grad_x
+    ranges, step = _chunks(n, k * p * grad_x.itemsize)
+    cols_buf = np.empty(k * step * p, dtype)
+    xp = np.empty((c, step, h + 2 * ph, w + 2 * pw), dtype) if ph or pw else None
+    for n0, n1 in ranges:
+        nb = n1 - n0
+        cols = np.matmul(w2t, gy2[:, n0 * p : n1 * p], out=cols_buf[: k * nb * p].reshape(k, nb * p))
+        if xp is None:                           # no padding: write into grad_x itself
+            col2im(cols, kh, kw, sh, sw, ho, wo, grad_x, n0)
+        else:
+            col2im(cols, kh, kw, sh, sw, ho, wo, xp, 0)
+            crop_from(xp, nb, ph, pw, grad_x, n0)
+    return grad_x
+
+
 # ----------------------------------------------------------------------------- conv2d
 
 def conv2d_forward(x, weight, bias, stride, padding):
     """y = conv2d(x, weight) + bias. x (N, C, H, W), weight (O, C, kH, kW) -> (N, O, Ho, Wo)."""
     dtype = np.result_type(x, weight)
-    x = np.ascontiguousarray(x, dtype=dtype)
-    n, c, h, w = x.shape
+    x_cm = _cm(x, dtype)                                                  # (C, N, H, W)
+    c, n, h, w = x_cm.shape
     o = weight.shape[0]
-    kh, kw, sh, sw, ph, pw = _conv_geometry(weight.shape[2:], stride, padding)
+    geometry = _conv_geometry(weight.shape[2:], stride, padding)
+    kh, kw, sh, sw, ph, pw = geometry
     ho, wo = _out_size(h, kh, sh, ph), _out_size(w, kw, sw, pw)
-    k, p = c * kh * kw, ho * wo
-    w2 = np.ascontiguousarray(weight, dtype=dtype).reshape(o, k)
-    b = np.zeros(o, dtype) if bias is None else np.ascontiguousarray(bias, dtype=dtype)
-    y = np.empty((n, o, ho, wo), dtype)
-    chunks, step = _chunks(n, k * p * x.itemsize)
-    padded = _Padded(x, step, ph, pw)
-    cols_buf = np.empty(k * step * p, dtype)
-    y2_buf = np.empty(o * step * p, dtype)
-    for n0, n1 in chunks:
-        m = (n1 - n0) * p
-        cols = cols_buf[: k * m].reshape(k, m)                           # (C*kH*kW, nb*Ho*Wo)
-        im2col(padded.chunk(n0, n1), kh, kw, sh, sw, ho, wo, cols)
-        y2 = np.matmul(w2, cols, out=y2_buf[: o * m].reshape(o, m))      # (O, nb*Ho*Wo)
-        cm_to_nchw(y2, b, y[n0:n1].reshape(n1 - n0, o, p))
-    return y
+    p = ho * wo
+    w2 = np.ascontiguousarray(weight, dtype=dtype).reshape(o, c * kh * kw)
+    b = None if bias is None else np.asarray(bias, dtype=dtype)[:, None]
+    y_cm = np.empty((o, n, ho, wo), dtype)
+    y2 = y_cm.reshape(o, n * p)                                           # (O, N*Ho*Wo)
+    for n0, n1, cols in _columns(x_cm, geometry, ho, wo):
+        y2_chunk = np.matmul(w2, cols, out=y2[:, n0 * p : n1 * p])
+        if b is not None:
+            y2_chunk += b                        # while the chunk is still in the cache
+    return _nchw(y_cm)
+
+
+def conv2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True)):
+    """(grad_x, grad_w, grad_b) of conv2d in one call; an entry is None where needs is False.
+
+    grad_y (N, O, Ho, Wo), x (N, C, H, W), weight (O, C, kH, kW).
+    """
+    dtype = np.result_type(grad_y, x, weight)
+    gy_cm = _cm(grad_y, dtype)                                            # (O, N, Ho, Wo)
+    o, n, ho, wo = gy_cm.shape
+    gy2 = gy_cm.reshape(o, n * ho * wo)
+    geometry = _conv_geometry(weight.shape[2:], stride, padding)
+    c = weight.shape[1]
+    grad_x = grad_w = grad_b = None
+    if needs[0]:
+        w2t = np.ascontiguousarray(weight, dtype=dtype).reshape(o, -1).T  # (C*kH*kW, O), a view
+        x_shape_cm = (c, n) + tuple(x.shape[2:])
+        grad_x = _nchw(_col2im_product(w2t, gy2, x_shape_cm, geometry, ho, wo))
+    if needs[1]:
+        grad_w = _weight_gradient(gy2, _cm(x, dtype), geometry, ho, wo).reshape(weight.shape)
+    if needs[2]:
+        grad_b = gy2.sum(axis=1)
+    return grad_x, grad_w, grad_b
+
+
+def _weight_gradient(gy2, x_cm, geometry, ho, wo):
+    """grad_w = sum over chunks of gy2[:, chunk] @ cols(chunk).T -> (O, C*kH*kW)."""
+    p = ho * wo
+    grad_w = part = None
+    for n0, n1, cols in _columns(x_cm, geometry, ho, wo):
+        if grad_w is None:
+            grad_w = np.matmul(gy2[:, n0 * p : n1 * p], cols.T)
+            part = np.empty_like(grad_w)
+        else:
+            grad_w += np.matmul(gy2[:, n0 * p : n1 * p], cols.T, out=part)
+    return grad_w
 
 
 def conv2d_backward_input(grad_y, weight, x_shape, stride, padding):
     """grad_x = col2im(w2.T @ grad_y2). grad_y (N, O, Ho, Wo) -> grad_x (N, C, H, W) = x_shape."""
     dtype = np.result_type(grad_y, weight)
-    grad_y = np.ascontiguousarray(grad_y, dtype=dtype)
-    n, c, h, w = x_shape
-    _, o, ho, wo = grad_y.shape
-    kh, kw, sh, sw, ph, pw = _conv_geometry(weight.shape[2:], stride, padding)
-    k, p = c * kh * kw, ho * wo
-    w2t = np.ascontiguousarray(weight, dtype=dtype).reshape(o, k).T     # (C*kH*kW, O), a view
-    grad_x = np.empty((n, c, h, w), dtype)
-    chunks, step = _chunks(n, k * p * grad_y.itemsize)
-    gy2_buf = np.empty(o * step * p, dtype)
-    cols_buf = np.empty(k * step * p, dtype)
-    # without padding col2im can write into grad_x itself (1x1 NIN convs, 'valid' convs)
-    grad_xp = None if ph == pw == 0 else np.empty((step, c, h + 2 * ph, w + 2 * pw), dtype)
-    for n0, n1 in chunks:
-        m = (n1 - n0) * p
-        gy2 = gy2_buf[: o * m].reshape(o, m)                              # (O, nb*Ho*Wo)
-        nchw_to_cm(grad_y[n0:n1].reshape(n1 - n0, o, p), gy2)
-        cols = np.matmul(w2t, gy2, out=cols_buf[: k * m].reshape(k, m))  # (C*kH*kW, nb*Ho*Wo)
-        if grad_xp is None:
-            col2im(cols, kh, kw, sh, sw, ho, wo, grad_x[n0:n1])
-        else:
-            col2im(cols, kh, kw, sh, sw, ho, wo, grad_xp[: n1 - n0])
-            crop_from(grad_xp[: n1 - n0], ph, pw, grad_x[n0:n1])
-    return grad_x
+    gy_cm = _cm(grad_y, dtype)
+    o, n, ho, wo = gy_cm.shape
+    geometry = _conv_geometry(weight.shape[2:], stride, padding)
+    w2t = np.ascontiguousarray(weight, dtype=dtype).reshape(o, -1).T
+    x_shape_cm = (x_shape[1], x_shape[0], x_shape[2], x_shape[3])
+    return _nchw(_col2im_product(w2t, gy_cm.reshape(o, -1), x_shape_cm, geometry, ho, wo))
 
 
 def conv2d_backward_weight(grad_y, x, weight_shape, stride, padding):
     """grad_w = sum over chunks of grad_y2 @ cols.T. -> (O, C, kH, kW) = weight_shape."""
     dtype = np.result_type(grad_y, x)
-    grad_y = np.ascontiguousarray(grad_y, dtype=dtype)
-    x = np.ascontiguousarray(x, dtype=dtype)
-    n, c, h, w = x.shape
-    _, o, ho, wo = grad_y.shape
-    kh, kw, sh, sw, ph, pw = _conv_geometry(weight_shape[2:], stride, padding)
-    k, p = c * kh * kw, ho * wo
-    grad_w = np.zeros((o, k), dtype)
-    part = np.empty((o, k), dtype)
-    chunks, step = _chunks(n, k * p * x.itemsize)
-    gy2_buf = np.empty(o * step * p, dtype)
-    cols_buf = np.empty(k * step * p, dtype)
-    padded = _Padded(x, step, ph, pw)
-    for n0, n1 in chunks:
-        m = (n1 - n0) * p
-        cols = cols_buf[: k * m].reshape(k, m)
-        im2col(padded.chunk(n0, n1), kh, kw, sh, sw, ho, wo, cols)
-        gy2 = gy2_buf[: o * m].reshape(o, m)
-        nchw_to_cm(grad_y[n0:n1].reshape(n1 - n0, o, p), gy2)
-        grad_w += np.matmul(gy2, cols.T, out=part)                         # (O, C*kH*kW)
-    return grad_w.reshape(weight_shape)
+    gy_cm = _cm(grad_y, dtype)
+    o, _, ho, wo = gy_cm.shape
+    geometry = _conv_geometry(weight_shape[2:], stride, padding)
+    return _weight_gradient(gy_cm.reshape(o, -1), _cm(x, dtype), geometry, ho, wo).reshape(weight_shape)
+
+
+def bias_backward(grad_y):
+    """grad_b = grad_y summed over (N, H, W): (N, O, Ho, Wo) -> (O,)."""
+    gy_cm = _cm(grad_y)
+    return gy_cm.reshape(gy_cm.shape[0], -1).sum(axis=1)
 
 
 # ----------------------------------------------------------------------------- transposed conv
+
+def _transposed_geometry(x, weight, stride, padding, output_padding):
+    n, _, h, w = x.shape
+    _, cout, kh, kw = weight.shape
+    (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
+    ho, wo = (h - 1) * sh - 2 * ph + kh + oph, (w - 1) * sw - 2 * pw + kw + opw
+    return (cout, n, ho, wo), _conv_geometry((kh, kw), stride, padding)
+
 
 def conv_transpose2d_forward(x, weight, bias, stride, padding, output_padding):
     """Transposed conv = conv2d input-gradient with weight (Cin, Cout, kH, kW) as (O, C, kH, kW).
 
     x (N, Cin, H, W) -> y (N, Cout, Ho, Wo), Ho = (H - 1)*sh - 2*ph + kH + oph.
     """
-    n, _, h, w = x.shape
-    _, cout, kh, kw = weight.shape
-    (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
-    ho, wo = (h - 1) * sh - 2 * ph + kh + oph, (w - 1) * sw - 2 * pw + kw + opw
-    y = conv2d_backward_input(x, weight, (n, cout, ho, wo), stride, padding)
+    dtype = np.result_type(x, weight)
+    x_cm = _cm(x, dtype)                                                  # (Cin, N, H, W)
+    cin, n, h, w = x_cm.shape
+    y_shape_cm, geometry = _transposed_geometry(x, weight, stride, padding, output_padding)
+    w2t = np.ascontiguousarray(weight, dtype=dtype).reshape(cin, -1).T    # (Cout*kH*kW, Cin)
+    y_cm = _col2im_product(w2t, x_cm.reshape(cin, n * h * w), y_shape_cm, geometry, h, w)
     if bias is not None:
-        y += bias.astype(y.dtype, copy=False)[None, :, None, None]
-    return y
+        y_cm += np.asarray(bias, dtype=dtype)[:, None, None, None]
+    return _nchw(y_cm)
+
+
+def conv_transpose2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True)):
+    """(grad_x, grad_w, grad_b) of conv_transpose2d in one call (None where needs is False).
+
+    grad_x = conv2d(grad_y, weight) and grad_w = x2 @ im2col(grad_y).T share one im2col of
+    grad_y per chunk.
+    """
+    dtype = np.result_type(grad_y, x, weight)
+    gy_cm = _cm(grad_y, dtype)                                            # (Cout, N, Ho, Wo)
+    x_cm = _cm(x, dtype)                                                  # (Cin, N, H, W)
+    cin, n, h, w = x_cm.shape
+    p = h * w
+    geometry = _conv_geometry(weight.shape[2:], stride, padding)
+    w2 = np.ascontiguousarray(weight, dtype=dtype).reshape(cin, -1)      # (Cin, Cout*kH*kW)
+    x2 = x_cm.reshape(cin, n * p)
+    grad_x_cm = np.empty((cin, n, h, w), dtype) if needs[0] else None
+    grad_w = part = None
+    if needs[0] or needs[1]:
+        for n0, n1, cols in _columns(gy_cm, geometry, h, w):
+            if needs[0]:
+                np.matmul(w2, cols, out=grad_x_cm.reshape(cin, n * p)[:, n0 * p : n1 * p])
+            if needs[1]:
+                if grad_w is None:
+                    grad_w = np.matmul(x2[:, n0 * p : n1 * p], cols.T)
+                    part = np.empty_like(grad_w)
+                else:
+                    grad_w += np.matmul(x2[:, n0 * p : n1 * p], cols.T, out=part)
+    grad_b = gy_cm.reshape(gy_cm.shape[0], -1).sum(axis=1) if needs[2] else None
+    return (None if grad_x_cm is None else _nchw(grad_x_cm),
+            None if grad_w is None else grad_w.reshape(weight.shape), grad_b)
 
 
 def conv_transpose2d_backward_input(grad_y, weight, x_shape, stride, padding):
@@ -313,10 +394,3 @@ def conv_transpose2d_backward_input(grad_y, weight, x_shape, stride, padding):
 def conv_transpose2d_backward_weight(grad_y, x, weight_shape, stride, padding):
     """conv2d's weight gradient with x and grad_y swapped -> (Cin, Cout, kH, kW)."""
     return conv2d_backward_weight(x, grad_y, weight_shape, stride, padding)
-
-
-def bias_backward(grad_y):
-    """grad_b = grad_y summed over (N, H, W): (N, O, Ho, Wo) -> (O,)."""
-    grad_y = np.ascontiguousarray(grad_y)
-    n, o, ho, wo = grad_y.shape
-    return bias_backward_kernel(grad_y.reshape(n, o, ho * wo))

@@ -22,9 +22,11 @@ import numpy as np
 
 __all__ = [
     "conv2d_forward",
+    "conv2d_backward",
     "conv2d_backward_input",
     "conv2d_backward_weight",
     "conv_transpose2d_forward",
+    "conv_transpose2d_backward",
     "conv_transpose2d_backward_input",
     "conv_transpose2d_backward_weight",
     "bias_backward",
@@ -90,6 +92,16 @@ def conv2d_backward_weight(grad_y, x, weight_shape, stride, padding):
     return grad_w
 
 
+def conv2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True)):
+    """(grad_x, grad_w, grad_b) of conv2d in one call; an entry is None where needs is False.
+
+    The three gradients above, side by side (what an autograd layer asks for at once).
+    """
+    return (conv2d_backward_input(grad_y, weight, x.shape, stride, padding) if needs[0] else None,
+            conv2d_backward_weight(grad_y, x, weight.shape, stride, padding) if needs[1] else None,
+            bias_backward(grad_y) if needs[2] else None)
+
+
 def conv_transpose2d_forward(x, weight, bias, stride, padding, output_padding):
     """Transposed convolution = the input gradient of a conv2d whose weight is ``weight``.
 
@@ -124,6 +136,13 @@ def conv_transpose2d_backward_weight(grad_y, x, weight_shape, stride, padding):
     grad_y (N, Cout, Ho, Wo), x (N, Cin, H, W) -> grad_w (Cin, Cout, kH, kW) = weight_shape.
     """
     return conv2d_backward_weight(x, grad_y, weight_shape, stride, padding)
+
+
+def conv_transpose2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True)):
+    """(grad_x, grad_w, grad_b) of conv_transpose2d in one call (None where needs is False)."""
+    return (conv_transpose2d_backward_input(grad_y, weight, x.shape, stride, padding) if needs[0] else None,
+            conv_transpose2d_backward_weight(grad_y, x, weight.shape, stride, padding) if needs[1] else None,
+            bias_backward(grad_y) if needs[2] else None)
 
 
 def bias_backward(grad_y):

@@ -26,10 +26,8 @@ class Conv2dFunction(Function):
     @staticmethod
     def backward(ctx, g):
         x, weight = ctx.saved_tensors
-        need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        gx = kernels.conv2d_backward_input(g, weight, x.shape, ctx.stride, ctx.padding) if need_x else None
-        gw = kernels.conv2d_backward_weight(g, x, weight.shape, ctx.stride, ctx.padding) if need_w else None
-        gb = kernels.bias_backward(g) if need_b else None
+        gx, gw, gb = kernels.conv2d_backward(g, x, weight, ctx.stride, ctx.padding,
+                                             ctx.needs_input_grad[:3])
         return gx, gw, gb, None, None
 
 
@@ -43,10 +41,6 @@ class ConvTranspose2dFunction(Function):
     @staticmethod
     def backward(ctx, g):
         x, weight = ctx.saved_tensors
-        need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        gx = (kernels.conv_transpose2d_backward_input(g, weight, x.shape, ctx.stride, ctx.padding)
-              if need_x else None)
-        gw = (kernels.conv_transpose2d_backward_weight(g, x, weight.shape, ctx.stride, ctx.padding)
-              if need_w else None)
-        gb = kernels.bias_backward(g) if need_b else None
+        gx, gw, gb = kernels.conv_transpose2d_backward(g, x, weight, ctx.stride, ctx.padding,
+                                                       ctx.needs_input_grad[:3])
         return gx, gw, gb, None, None, None
