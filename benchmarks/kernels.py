@@ -4,10 +4,17 @@
     python benchmarks/kernels.py --size 16       # one size only
     python benchmarks/kernels.py --startup       # cold (empty cache) vs cached start-up times
 
-For each layer, at batch 64 in float32: median time (over --repeats) of the forward pass,
-the input gradient, the weight gradient and the bias gradient; GFLOP/s of the whole
-forward + backward (3 matmul-sized products: 3 * 2*M*K*N flops); and the ratio to numpy's
-float32 matmul on the layer's main GEMM shape (M, K, N), measured in the same run.
+For each layer, at batch 64 in float32: median time (over --repeats) of the two calls the
+autograd layer makes, the forward pass and the backward (input, weight and bias gradients
+in one call); GFLOP/s of the whole forward + backward (3 matmul-sized products:
+3 * 2*M*K*N flops); and the ratio to numpy's float32 matmul on the layer's main GEMM shape
+(M, K, N), measured in the same run.
+
+Inputs are in the memory layout they have inside the networks: the numba kernels return
+channel-major arrays (see tinydagan/kernels/numba_conv.py), so a conv fed by a conv gets
+a channel-major x and grad_y; D's first conv gets images and each transposed conv gets a
+concatenation with the label maps, both plain NCHW, and D conv4 / conv7 follow a dropout,
+whose mask (drawn in NCHW order) makes its output plain NCHW too.
 A 2048^3 matmul is also timed, for context only (it is not the denominator).
 
 The layer shapes are read off ``tinydagan.models`` (PAPER.md Table 2; see ``paper_layers``);
@@ -33,7 +40,8 @@ from tinydagan import kernels  # noqa: E402
 BATCH = 64
 NUM_CLASSES = 10  # the label maps concatenated before every transposed conv
 
-Layer = namedtuple("Layer", "name kind cin cout size k stride pad out_pad")  # size: input H = W
+# size: input H = W; nchw_input: the layer's input is plain NCHW in the network (else channel-major)
+Layer = namedtuple("Layer", "name kind cin cout size k stride pad out_pad nchw_input")
 
 
 def paper_layers(image_size):
@@ -46,8 +54,10 @@ def paper_layers(image_size):
     rng = np.random.default_rng(0)
     D = Discriminator(2 * NUM_CLASSES, width, rng=rng)
     G = Generator(NUM_CLASSES, image_size, width, rng=rng)
-    layers, size, n_conv, n_nin = [], image_size, 0, 0
+    layers, size, n_conv, n_nin, after_dropout = [], image_size, 0, 0, True  # images: NCHW
     for m in D.convs:
+        if isinstance(m, nn.Dropout):
+            after_dropout = True
         if not isinstance(m, nn.Conv2d):
             continue
         if isinstance(m, nn.NIN):
@@ -57,12 +67,12 @@ def paper_layers(image_size):
             n_conv += 1
             name = f"D conv{n_conv}" + (" s2" if m.stride[0] == 2 else "") + (" valid" if m.padding[0] == 0 else "")
         layers.append(Layer(name, "conv", m.in_channels, m.out_channels, size, m.kernel_size[0],
-                            m.stride[0], m.padding[0], 0))
-        size = m.output_size(size, size)[0]
+                            m.stride[0], m.padding[0], 0, after_dropout))
+        size, after_dropout = m.output_size(size, size)[0], False
     size = 4  # G's linear layer makes 4 x 4 maps
     for i, up in enumerate(G.ups):
         layers.append(Layer(f"G tconv{i + 1}", "tconv", up.in_channels, up.out_channels, size,
-                            up.kernel_size[0], up.stride[0], up.padding[0], up.output_padding[0]))
+                            up.kernel_size[0], up.stride[0], up.padding[0], up.output_padding[0], True))
         size = up.output_size(size, size)[0]
     return layers
 
@@ -75,33 +85,36 @@ def main_gemm(layer):
     return layer.cout * layer.k**2, layer.cin, BATCH * layer.size**2  # w.T @ x, then col2im
 
 
+def channel_major(a):
+    """The same values stored (C, N, H, W) in memory, NCHW-shaped: what the numba kernels return."""
+    return np.ascontiguousarray(a.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+
+
 def layer_calls(layer, rng):
-    """The four kernel calls of one layer's forward + backward, as zero-argument functions."""
+    """The two kernel calls of one layer's forward + backward, as zero-argument functions."""
     st, pd, op = (layer.stride,) * 2, (layer.pad,) * 2, (layer.out_pad,) * 2
     x = rng.standard_normal((BATCH, layer.cin, layer.size, layer.size), dtype=np.float32)
+    if not layer.nchw_input:
+        x = channel_major(x)
+    b = np.zeros(layer.cout, np.float32)
     if layer.kind == "conv":
         w = rng.standard_normal((layer.cout, layer.cin, layer.k, layer.k), dtype=np.float32)
-        b = np.zeros(layer.cout, np.float32)
-        gy = np.ones_like(kernels.conv2d_forward(x, w, b, st, pd))
+        gy = channel_major(np.ones_like(kernels.conv2d_forward(x, w, b, st, pd)))
+        saved = {}  # as the autograd layer does: the forward may keep its cols for grad_w
         return {
-            "fwd": lambda: kernels.conv2d_forward(x, w, b, st, pd),
-            "grad_x": lambda: kernels.conv2d_backward_input(gy, w, x.shape, st, pd),
-            "grad_w": lambda: kernels.conv2d_backward_weight(gy, x, w.shape, st, pd),
-            "grad_b": lambda: kernels.bias_backward(gy),
+            "fwd": lambda: kernels.conv2d_forward(x, w, b, st, pd, saved),
+            "bwd": lambda: kernels.conv2d_backward(gy, x, w, st, pd, (True, True, True), saved),
         }
     w = rng.standard_normal((layer.cin, layer.cout, layer.k, layer.k), dtype=np.float32)
-    b = np.zeros(layer.cout, np.float32)
-    gy = np.ones_like(kernels.conv_transpose2d_forward(x, w, b, st, pd, op))
+    gy = channel_major(np.ones_like(kernels.conv_transpose2d_forward(x, w, b, st, pd, op)))
     return {
         "fwd": lambda: kernels.conv_transpose2d_forward(x, w, b, st, pd, op),
-        "grad_x": lambda: kernels.conv_transpose2d_backward_input(gy, w, x.shape, st, pd),
-        "grad_w": lambda: kernels.conv_transpose2d_backward_weight(gy, x, w.shape, st, pd),
-        "grad_b": lambda: kernels.bias_backward(gy),
+        "bwd": lambda: kernels.conv_transpose2d_backward(gy, x, w, st, pd),
     }
 
 
 def bench_layer(layer, repeats, rng):
-    """Median times of the four calls, and of the layer's main GEMM done by numpy, interleaved:
+    """Median times of the two calls, and of the layer's main GEMM done by numpy, interleaved:
     the machine is shared, so each repeat times the layer and its yardstick back to back."""
     calls = layer_calls(layer, rng)
     m, k, n = main_gemm(layer)
@@ -118,7 +131,7 @@ def bench_layer(layer, repeats, rng):
             f()
             times[name].append(time.perf_counter() - t0)
     med = {name: float(np.median(t)) for name, t in times.items()}
-    total = float(np.median(np.sum([times[c] for c in ("fwd", "grad_x", "grad_w", "grad_b")], axis=0)))
+    total = float(np.median(np.sum([times[c] for c in ("fwd", "bwd")], axis=0)))
     gflop = 3 * 2 * m * k * n / 1e9
     return med, total, gflop, 2 * m * k * n / med["matmul"] / 1e9
 
@@ -133,17 +146,17 @@ def run_benchmark(sizes, repeats):
     ratios = []
     for size in sizes:
         print(f"\n### {size}x{size} networks\n")
-        print("| layer | in -> out | GEMM (M, K, N) | fwd ms | grad_x ms | grad_w ms | grad_b ms | "
-              "total ms | GFLOP/s | matmul GFLOP/s | ratio |")
-        print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("| layer | in -> out | GEMM (M, K, N) | fwd ms | bwd ms | total ms | GFLOP/s | "
+              "matmul GFLOP/s | ratio |")
+        print("|---|---|---|---:|---:|---:|---:|---:|---:|")
         for layer in paper_layers(size):
             med, total, gflop, ref = bench_layer(layer, repeats, rng)
             rate = gflop / total
             ratios.append(rate / ref)
             shape = f"{layer.cin}x{layer.size}² -> {layer.cout}"
             print(f"| {layer.name} | {shape} | {main_gemm(layer)} | {med['fwd'] * 1e3:.1f} | "
-                  f"{med['grad_x'] * 1e3:.1f} | {med['grad_w'] * 1e3:.1f} | {med['grad_b'] * 1e3:.2f} | "
-                  f"{total * 1e3:.1f} | {rate:.0f} | {ref:.0f} | {rate / ref:.2f} |", flush=True)
+                  f"{med['bwd'] * 1e3:.1f} | {total * 1e3:.1f} | {rate:.0f} | {ref:.0f} | "
+                  f"{rate / ref:.2f} |", flush=True)
     peak_after = matmul_gflops(2048, 2048, 2048, repeats=repeats)
     print(f"\nnumpy float32 2048x2048x2048 matmul (context): {peak_before:.0f} GFLOP/s before, "
           f"{peak_after:.0f} after the layers")
@@ -162,13 +175,11 @@ t1 = time.perf_counter()
 for dtype in (np.float32, np.float64):
     x = np.ones((2, 3, 6, 6), dtype); w = np.ones((4, 3, 3, 3), dtype); b = np.ones(4, dtype)
     y = kernels.conv2d_forward(x, w, b, (2, 2), (1, 1))
-    kernels.conv2d_backward_input(y, w, x.shape, (2, 2), (1, 1))
-    kernels.conv2d_backward_weight(y, x, w.shape, (2, 2), (1, 1))
-    kernels.bias_backward(y)
+    kernels.conv2d_backward(y, x, w, (2, 2), (1, 1))
+    kernels.conv2d_backward(y, np.ascontiguousarray(x[:, :, 1:5, 1:5]), w, (1, 1), (0, 0))  # no padding
     wt = np.ones((3, 4, 3, 3), dtype)
     z = kernels.conv_transpose2d_forward(x, wt, b, (2, 2), (1, 1), (1, 1))
-    kernels.conv_transpose2d_backward_input(z, wt, x.shape, (2, 2), (1, 1))
-    kernels.conv_transpose2d_backward_weight(z, x, wt.shape, (2, 2), (1, 1))
+    kernels.conv_transpose2d_backward(z, x, wt, (2, 2), (1, 1))
 t2 = time.perf_counter()
 print(__import__("json").dumps({"import_s": t1 - t0, "first_calls_s": t2 - t1}))
 """

@@ -41,36 +41,29 @@ def _gemm_shapes(name, args):
         o, c, kh, kw = w.shape
         ho, wo = (x.shape[2] + 2 * ph - kh) // sh + 1, (x.shape[3] + 2 * pw - kw) // sw + 1
         return [(o, c * kh * kw, x.shape[0] * ho * wo)]
-    if name == "conv2d_backward_input":
-        g, w = args[0], args[1]
+    if name == "conv2d_backward":  # (grad_y, x, weight, stride, padding, needs)
+        g, w, needs = args[0], args[2], args[5] if len(args) > 5 else (True, True, True)
         o, c, kh, kw = w.shape
-        return [(c * kh * kw, o, g.shape[0] * g.shape[2] * g.shape[3])]
-    if name == "conv2d_backward_weight":
-        g, x, wshape = args[0], args[1], args[2]
-        o, c, kh, kw = wshape
-        return [(o, g.shape[0] * g.shape[2] * g.shape[3], c * kh * kw)]
+        m = g.shape[0] * g.shape[2] * g.shape[3]
+        return [s for s, need in (((c * kh * kw, o, m), needs[0]), ((o, m, c * kh * kw), needs[1])) if need]
     if name == "conv_transpose2d_forward":  # = conv2d_backward_input with the roles swapped
         x, w = args[0], args[1]
         cin, cout, kh, kw = w.shape
         return [(cout * kh * kw, cin, x.shape[0] * x.shape[2] * x.shape[3])]
-    if name == "conv_transpose2d_backward_input":  # = conv2d_forward of grad_y
-        g, w = args[0], args[1]
+    if name == "conv_transpose2d_backward":  # grad_x = conv2d of grad_y; grad_w shares its im2col
+        x, w, needs = args[1], args[2], args[5] if len(args) > 5 else (True, True, True)
         cin, cout, kh, kw = w.shape
-        xs = args[2]
-        return [(cin, cout * kh * kw, xs[0] * xs[2] * xs[3])]
-    if name == "conv_transpose2d_backward_weight":
-        g, x, wshape = args[0], args[1], args[2]
-        cin, cout, kh, kw = wshape
-        return [(cin, x.shape[0] * x.shape[2] * x.shape[3], cout * kh * kw)]
+        m = x.shape[0] * x.shape[2] * x.shape[3]
+        return [s for s, need in (((cin, cout * kh * kw, m), needs[0]), ((cin, m, cout * kh * kw), needs[1]))
+                if need]
     return []
 
 
 def record_gemms(fn):
     """Run fn() once with the kernels wrapped; return the list of (M, K, N) products."""
     shapes, originals = [], {}
-    names = ["conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight",
-             "conv_transpose2d_forward", "conv_transpose2d_backward_input",
-             "conv_transpose2d_backward_weight"]
+    names = ["conv2d_forward", "conv2d_backward", "conv_transpose2d_forward",
+             "conv_transpose2d_backward"]
     for name in names:
         originals[name] = getattr(kernels, name)
 

@@ -306,6 +306,59 @@ def test_numba_transposed_backward_shares_one_im2col_per_chunk(monkeypatch, imag
                                reference.conv_transpose2d_forward(x, weight, bias, stride, padding, out_pad))
 
 
+@pytest.mark.parametrize("budget", ["default", "zero"])
+@pytest.mark.parametrize("case", [CONV_CASES[1], CONV_CASES[3], CONV_CASES[4]], ids=["pad", "stride", "1x1"])
+def test_numba_forward_keeps_cols_for_the_weight_gradient(monkeypatch, case, budget):
+    """With a ``saved`` dict the forward keeps its im2col matrix (when under the budget, and
+    not for a 1x1 conv, whose cols is x itself); the backward uses it once, then drops it.
+    The gradients are the same either way."""
+    if budget == "zero":
+        monkeypatch.setattr(numba_conv, "SAVE_COLS_BYTES", 0)
+    x, weight, bias, grad_y, stride, padding = make_conv(case, np.float64)
+    saved = {}
+    y = numba_conv.conv2d_forward(x, weight, bias, stride, padding, saved)
+    expect_cols = budget == "default" and weight.shape[2:] != (1, 1)
+    assert ("cols" in saved) == expect_cols
+    if expect_cols:
+        k = weight[0].size
+        assert saved["cols"].shape == (k, y.shape[0] * y.shape[2] * y.shape[3])
+    np.testing.assert_allclose(y, reference.conv2d_forward(x, weight, bias, stride, padding), **TOL[np.float64])
+    got = numba_conv.conv2d_backward(grad_y, x, weight, stride, padding, (True, True, True), saved)
+    assert "cols" not in saved
+    want = reference.conv2d_backward(grad_y, x, weight, stride, padding)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, **TOL[np.float64])
+    # a second backward over the same graph (two losses) recomputes the cols
+    again = numba_conv.conv2d_backward(grad_y, x, weight, stride, padding, (False, True, False), saved)
+    np.testing.assert_allclose(again[1], want[1], **TOL[np.float64])
+
+
+def test_reference_ignores_the_saved_dict():
+    x, weight, bias, grad_y, stride, padding = make_conv(CONV_CASES[1], np.float64)
+    saved = {}
+    reference.conv2d_forward(x, weight, bias, stride, padding, saved)
+    assert saved == {}
+
+
+def test_conv_layer_keeps_cols_only_when_the_weight_gradient_is_needed():
+    from tinydagan import Tensor, no_grad
+    from tinydagan.ops.conv import Conv2dFunction
+
+    x, weight, bias, grad_y, stride, padding = make_conv(CONV_CASES[1], np.float64)
+    with kernels.use_backend("numba"):
+        w = Tensor(weight, requires_grad=True)
+        y = Conv2dFunction.apply(Tensor(x), w, Tensor(bias), stride, padding)
+        assert "cols" in y._ctx.kernel_saved
+        frozen = Conv2dFunction.apply(Tensor(x, requires_grad=True), Tensor(weight), None, stride, padding)
+        assert frozen._ctx.kernel_saved is None            # only grad_x wanted: nothing kept
+        with no_grad():
+            assert Conv2dFunction.apply(Tensor(x), w, None, stride, padding)._ctx is None
+        y.backward(grad_y)
+        np.testing.assert_allclose(w.grad, reference.conv2d_backward_weight(grad_y, x, weight.shape, stride, padding),
+                                   **TOL[np.float64])
+        assert "cols" not in y._ctx.kernel_saved           # used once, then freed
+
+
 # ------------------------------------------------------------------ backend switch
 
 def test_backend_switch_dispatches_at_call_time(monkeypatch):

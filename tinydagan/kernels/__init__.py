@@ -12,10 +12,11 @@ The module-level functions below dispatch, at call time, to the current backend:
 The initial backend comes from the environment variable ``TINYDAGAN_BACKEND``
 (default ``"numba"``). Layout is NCHW, names and formulas are PyTorch's:
 
-    conv2d_forward(x, weight, bias, stride, padding) -> y                # (N, O, Ho, Wo)
+    conv2d_forward(x, weight, bias, stride, padding, saved=None) -> y    # (N, O, Ho, Wo)
         x (N, C, H, W), weight (O, C, kH, kW), bias (O,) or None, Ho = (H + 2ph - kH)//sh + 1
-    conv2d_backward(grad_y, x, weight, stride, padding, needs) -> (grad_x, grad_w, grad_b)
-        the three gradients below in one call (None where needs[i] is False)
+    conv2d_backward(grad_y, x, weight, stride, padding, needs, saved=None) -> (grad_x, grad_w, grad_b)
+        the three gradients below in one call (None where needs[i] is False); ``saved`` is
+        a dict passed to the forward too, where a backend may keep work for the backward
     conv2d_backward_input(grad_y, weight, x_shape, stride, padding) -> grad_x      # (N, C, H, W)
     conv2d_backward_weight(grad_y, x, weight_shape, stride, padding) -> grad_w     # (O, C, kH, kW)
     conv_transpose2d_forward(x, weight, bias, stride, padding, output_padding) -> y
@@ -82,12 +83,12 @@ def use_backend(name):
 set_backend(os.environ.get("TINYDAGAN_BACKEND", "numba"))
 
 
-def conv2d_forward(x, weight, bias, stride, padding):
-    return BACKENDS[_current].conv2d_forward(x, weight, bias, stride, padding)
+def conv2d_forward(x, weight, bias, stride, padding, saved=None):
+    return BACKENDS[_current].conv2d_forward(x, weight, bias, stride, padding, saved)
 
 
-def conv2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True)):
-    return BACKENDS[_current].conv2d_backward(grad_y, x, weight, stride, padding, needs)
+def conv2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True), saved=None):
+    return BACKENDS[_current].conv2d_backward(grad_y, x, weight, stride, padding, needs, saved)
 
 
 def conv2d_backward_input(grad_y, weight, x_shape, stride, padding):

@@ -30,6 +30,13 @@ the NCHW shape. (PyTorch calls the same idea a "memory format", e.g. channels_la
 whole-batch ``cols`` can be hundreds of MB, while one chunk-sized buffer, reused by every
 chunk, stays in the L3 cache between im2col and the matrix product.
 
+**Keeping cols for the weight gradient.** ``grad_w = grad_y2 @ cols.T`` needs the same
+``cols`` the forward built. When the autograd layer will need grad_w it passes a dict
+``saved`` to the forward, which then builds cols for the whole batch at once and keeps
+it there (if it is at most ``SAVE_COLS_BYTES``; every layer of the 16x16 networks and
+the smaller ones at 32x32); otherwise the backward runs im2col again, chunk by chunk.
+Memory for time: the cols stay alive until the backward has used them.
+
 **1x1 convolutions** (NIN layers) need no im2col at all: with stride 1 and no padding,
 ``cols`` *is* the channel-major input, ``x_cm.reshape(C, N*H*W)``, so a NIN layer is three
 plain matrix products.
@@ -55,9 +62,11 @@ __all__ = [
     "conv_transpose2d_backward_weight",
     "bias_backward",
     "CHUNK_BYTES",
+    "SAVE_COLS_BYTES",
 ]
 
 CHUNK_BYTES = 8 * 2**20  # target size of one chunk's cols matrix (see module docstring)
+SAVE_COLS_BYTES = 64 * 2**20  # a forward keeps its cols for the weight gradient up to this size
 
 
 # ----------------------------------------------------------------------------- Numba kernels
@@ -190,11 +199,12 @@ def _chunks(n, bytes_per_image):
     return [(s, min(n, s + step)) for s in range(0, n, step)], step
 
 
-def _columns(x_cm, geometry, ho, wo):
+def _columns(x_cm, geometry, ho, wo, whole_batch=False):
     """im2col, one chunk of images at a time: yields (n0, n1, cols (C*kH*kW, (n1-n0)*Ho*Wo)).
 
     One cols buffer and one padded-input buffer serve every chunk, so a caller must use
     each cols before asking for the next. For a 1x1 conv, cols is x itself (no copy).
+    With ``whole_batch`` there is a single chunk, in a fresh array the caller may keep.
     """
     kh, kw, sh, sw, ph, pw = geometry
     c, n, h, w = x_cm.shape
@@ -202,7 +212,7 @@ def _columns(x_cm, geometry, ho, wo):
     if _is_pointwise(geometry):
         yield 0, n, x_cm.reshape(c, n * p)
         return
-    ranges, step = _chunks(n, k * p * x_cm.itemsize)
+    ranges, step = ([(0, n)], n) if whole_batch else _chunks(n, k * p * x_cm.itemsize)
     cols_buf = np.empty(k * step * p, x_cm.dtype)
     xp = np.zeros((c, step, h + 2 * ph, w + 2 * pw), x_cm.dtype) if ph or pw else None
     for n0, n1 in ranges:
@@ -246,8 +256,13 @@ def _col2im_product(w2t, gy2, x_shape_cm, geometry, ho, wo):
 
 # ----------------------------------------------------------------------------- conv2d
 
-def conv2d_forward(x, weight, bias, stride, padding):
-    """y = conv2d(x, weight) + bias. x (N, C, H, W), weight (O, C, kH, kW) -> (N, O, Ho, Wo)."""
+def conv2d_forward(x, weight, bias, stride, padding, saved=None):
+    """y = conv2d(x, weight) + bias. x (N, C, H, W), weight (O, C, kH, kW) -> (N, O, Ho, Wo).
+
+    ``saved``: a dict the caller passes when it will ask for the weight gradient. If the
+    whole batch's cols fit in SAVE_COLS_BYTES, they are kept there as ``saved["cols"]``,
+    and ``conv2d_backward`` multiplies by them instead of running im2col a second time.
+    """
     dtype = np.result_type(x, weight)
     x_cm = _cm(x, dtype)                                                  # (C, N, H, W)
     c, n, h, w = x_cm.shape
@@ -260,17 +275,22 @@ def conv2d_forward(x, weight, bias, stride, padding):
     b = None if bias is None else np.asarray(bias, dtype=dtype)[:, None]
     y_cm = np.empty((o, n, ho, wo), dtype)
     y2 = y_cm.reshape(o, n * p)                                           # (O, N*Ho*Wo)
-    for n0, n1, cols in _columns(x_cm, geometry, ho, wo):
+    keep = (saved is not None and not _is_pointwise(geometry)
+            and w2.shape[1] * n * p * y_cm.itemsize <= SAVE_COLS_BYTES)
+    for n0, n1, cols in _columns(x_cm, geometry, ho, wo, whole_batch=keep):
         y2_chunk = np.matmul(w2, cols, out=y2[:, n0 * p : n1 * p])
         if b is not None:
             y2_chunk += b                        # while the chunk is still in the cache
+    if keep:
+        saved["cols"] = cols
     return _nchw(y_cm)
 
 
-def conv2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True)):
+def conv2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True), saved=None):
     """(grad_x, grad_w, grad_b) of conv2d in one call; an entry is None where needs is False.
 
-    grad_y (N, O, Ho, Wo), x (N, C, H, W), weight (O, C, kH, kW).
+    grad_y (N, O, Ho, Wo), x (N, C, H, W), weight (O, C, kH, kW); ``saved``: the dict
+    given to conv2d_forward (its cols are used once, then dropped to free the memory).
     """
     dtype = np.result_type(grad_y, x, weight)
     gy_cm = _cm(grad_y, dtype)                                            # (O, N, Ho, Wo)
@@ -283,7 +303,10 @@ def conv2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True)
         w2t = np.ascontiguousarray(weight, dtype=dtype).reshape(o, -1).T  # (C*kH*kW, O), a view
         x_shape_cm = (c, n) + tuple(x.shape[2:])
         grad_x = _nchw(_col2im_product(w2t, gy2, x_shape_cm, geometry, ho, wo))
-    if needs[1]:
+    cols = saved.pop("cols", None) if saved else None
+    if needs[1] and cols is not None and cols.dtype == dtype:
+        grad_w = np.matmul(gy2, cols.T).reshape(weight.shape)            # the forward's im2col
+    elif needs[1]:
         grad_w = _weight_gradient(gy2, _cm(x, dtype), geometry, ho, wo).reshape(weight.shape)
     if needs[2]:
         grad_b = gy2.sum(axis=1)

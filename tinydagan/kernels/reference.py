@@ -39,11 +39,12 @@ def _patch(xp, i, j, ho, wo, stride):
     return xp[:, :, i : i + sh * (ho - 1) + 1 : sh, j : j + sw * (wo - 1) + 1 : sw]
 
 
-def conv2d_forward(x, weight, bias, stride, padding):
+def conv2d_forward(x, weight, bias, stride, padding, saved=None):
     """y[n, o, a, b] = bias[o] + sum_{c,i,j} w[o, c, i, j] * x_pad[n, c, a*sh + i, b*sw + j].
 
     x (N, C, H, W), weight (O, C, kH, kW), bias (O,) or None -> y (N, O, Ho, Wo),
-    Ho = (H + 2*ph - kH) // sh + 1, Wo likewise.
+    Ho = (H + 2*ph - kH) // sh + 1, Wo likewise. ``saved`` (a dict for the backward's use)
+    is ignored here; the numba backend keeps its im2col matrix in it.
     """
     n, c, h, w = x.shape
     o, _, kh, kw = weight.shape
@@ -92,7 +93,7 @@ def conv2d_backward_weight(grad_y, x, weight_shape, stride, padding):
     return grad_w
 
 
-def conv2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True)):
+def conv2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True), saved=None):
     """(grad_x, grad_w, grad_b) of conv2d in one call; an entry is None where needs is False.
 
     The three gradients above, side by side (what an autograd layer asks for at once).

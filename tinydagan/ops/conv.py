@@ -11,7 +11,7 @@ wire the kernels into the graph:
                        and its input gradient is a conv2d forward.
 """
 from .. import kernels
-from ..tensor import Function
+from ..tensor import Function, is_grad_enabled
 
 __all__ = ["Conv2dFunction", "ConvTranspose2dFunction"]
 
@@ -21,13 +21,15 @@ class Conv2dFunction(Function):
     def forward(ctx, x, weight, bias, stride, padding):
         ctx.save_for_backward(x, weight)
         ctx.stride, ctx.padding = stride, padding
-        return kernels.conv2d_forward(x, weight, bias, stride, padding)
+        # where the kernels may keep their im2col matrix for the weight gradient
+        ctx.kernel_saved = {} if is_grad_enabled() and ctx.needs_input_grad[1] else None
+        return kernels.conv2d_forward(x, weight, bias, stride, padding, ctx.kernel_saved)
 
     @staticmethod
     def backward(ctx, g):
         x, weight = ctx.saved_tensors
         gx, gw, gb = kernels.conv2d_backward(g, x, weight, ctx.stride, ctx.padding,
-                                             ctx.needs_input_grad[:3])
+                                             ctx.needs_input_grad[:3], ctx.kernel_saved)
         return gx, gw, gb, None, None
 
 
