@@ -5,6 +5,9 @@
     import tinydagan.functional as F
 """
 from . import cache  # noqa: F401  (sets NUMBA_CACHE_DIR before any kernel imports numba)
+from .memory import keep_freed_memory
+
+keep_freed_memory()  # big arrays are reused, not page-faulted in every step (see memory.py)
 from .gradcheck import GradcheckError, gradcheck
 from .serialization import load_npz, save_npz
 from .tensor import Function, Tensor, enable_grad, is_grad_enabled, no_grad, tensor
