@@ -18,6 +18,7 @@ CONV_CASES = [
     (1, 4, 6, 7, 2, 1, 1, (1, 1), (0, 0)),   # NIN: a 1x1 conv
     (2, 2, 9, 8, 3, 5, 5, (2, 2), (2, 2)),
     (2, 3, 6, 5, 2, 3, 2, (1, 2), (2, 1)),
+    (2, 2, 17, 18, 3, 3, 3, (2, 2), (1, 1)),  # stride 2 with 9 outputs per row (j-inner loops)
 ]
 # (N, Cin, H, W, Cout, kH, kW, stride, padding, output_padding)
 TCONV_CASES = [
@@ -27,6 +28,7 @@ TCONV_CASES = [
     (3, 2, 4, 3, 2, 4, 4, (2, 2), (1, 1), (0, 0)),
     (1, 3, 5, 4, 2, 3, 3, (1, 1), (2, 1), (0, 0)),
     (2, 2, 3, 3, 3, 2, 3, (2, 2), (0, 1), (1, 1)),
+    (2, 2, 8, 9, 2, 5, 5, (2, 2), (2, 2), (1, 1)),   # 8+ inputs per row: j-inner col2im
 ]
 TOL = {np.float32: dict(rtol=1e-4, atol=1e-5), np.float64: dict(rtol=1e-10, atol=1e-12)}
 
