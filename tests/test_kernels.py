@@ -361,6 +361,45 @@ def test_conv_layer_keeps_cols_only_when_the_weight_gradient_is_needed():
         assert "cols" not in y._ctx.kernel_saved           # used once, then freed
 
 
+LAYOUTS = {
+    "C": lambda a: a,
+    "channel-major": lambda a: np.ascontiguousarray(a.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3),
+    "fortran": np.asfortranarray,
+    "gappy view": lambda a: np.concatenate([a, a], axis=3)[:, :, :, ::2],   # not contiguous at all
+}
+
+
+@pytest.mark.parametrize("slope", [0.2, 0.0, 1.0, 1.5, -0.3])
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_leaky_relu_kernels_match_the_definition(dtype, layout, slope):
+    from tinydagan.kernels import numba_elementwise
+    rng = np.random.default_rng(1)
+    a = LAYOUTS[layout](rng.standard_normal((3, 4, 5, 6)).astype(dtype))
+    g = LAYOUTS[layout](rng.standard_normal((3, 4, 5, 6)).astype(dtype))
+    a[0, 0, 0, :2] = 0                                   # a == 0 takes the slope side
+    want_y = np.where(a > 0, a, slope * a)
+    want_g = np.where(a > 0, g, slope * g)
+    for module in (reference, numba_elementwise):
+        y = module.leaky_relu_forward(a, slope)
+        assert y.dtype == dtype and y.shape == a.shape
+        np.testing.assert_allclose(y, want_y, rtol=1e-6)
+        grad = module.leaky_relu_backward(g, a, slope)
+        assert grad.dtype == dtype
+        np.testing.assert_allclose(grad, want_g, rtol=1e-6)
+    if layout == "channel-major":                        # the fused kernel keeps the layout
+        assert numba_elementwise.leaky_relu_forward(a, slope).strides == a.strides
+
+
+def test_leaky_relu_backward_with_different_layouts_falls_back_correctly():
+    from tinydagan.kernels import numba_elementwise
+    rng = np.random.default_rng(2)
+    a = LAYOUTS["channel-major"](rng.standard_normal((3, 4, 5, 6)).astype(np.float32))
+    g = rng.standard_normal((3, 4, 5, 6)).astype(np.float32)          # plain NCHW
+    np.testing.assert_allclose(numba_elementwise.leaky_relu_backward(g, a, 0.2), np.where(a > 0, g, 0.2 * g),
+                               rtol=1e-6)
+
+
 # ------------------------------------------------------------------ backend switch
 
 def test_backend_switch_dispatches_at_call_time(monkeypatch):

@@ -25,6 +25,8 @@ The initial backend comes from the environment variable ``TINYDAGAN_BACKEND``
     conv_transpose2d_backward_input(grad_y, weight, x_shape, stride, padding) -> grad_x
     conv_transpose2d_backward_weight(grad_y, x, weight_shape, stride, padding) -> grad_w
     bias_backward(grad_y) -> grad_b                                      # sum over (0, 2, 3)
+    leaky_relu_forward(a, slope) -> y;  leaky_relu_backward(grad_y, a, slope) -> grad_a
+        element-wise, any shape (the numba versions are one fused pass: numba_elementwise.py)
 
 ``stride``, ``padding`` and ``output_padding`` are ``(h, w)`` int tuples. The kernels do
 not validate shapes (the layers in ``tinydagan.nn`` do); they accept float32 and float64,
@@ -34,7 +36,7 @@ shape, ``(C, N, H, W)`` memory; see ``numba_conv.py``), the reference backend pl
 import os
 from contextlib import contextmanager
 
-from . import numba_conv, reference
+from . import numba_conv, numba_elementwise, reference
 
 __all__ = [
     "BACKENDS",
@@ -50,9 +52,12 @@ __all__ = [
     "conv_transpose2d_backward_input",
     "conv_transpose2d_backward_weight",
     "bias_backward",
+    "leaky_relu_forward",
+    "leaky_relu_backward",
 ]
 
 BACKENDS = {"numba": numba_conv, "reference": reference}
+ELEMENTWISE = {"numba": numba_elementwise, "reference": reference}  # fused element-wise kernels
 _current = None  # the module the functions below dispatch to; set by set_backend
 
 
@@ -117,6 +122,14 @@ def conv_transpose2d_backward_weight(grad_y, x, weight_shape, stride, padding):
 
 def bias_backward(grad_y):
     return BACKENDS[_current].bias_backward(grad_y)
+
+
+def leaky_relu_forward(a, slope):
+    return ELEMENTWISE[_current].leaky_relu_forward(a, slope)
+
+
+def leaky_relu_backward(grad_y, a, slope):
+    return ELEMENTWISE[_current].leaky_relu_backward(grad_y, a, slope)
 
 
 for _name in __all__[4:]:  # the dispatchers share the docstrings of the reference kernels

@@ -6,6 +6,7 @@ receives a gradient of its own shape.
 """
 import numpy as np
 
+from .. import kernels
 from ..tensor import Function
 
 __all__ = ["unbroadcast", "Add", "Sub", "Mul", "Div", "Neg", "Pow", "Exp", "Log",
@@ -139,27 +140,21 @@ class ReLU(Function):
 class LeakyReLU(Function):
     """max(a, 0) + slope * min(a, 0); the gradient is 1 for a > 0 and ``slope`` otherwise.
 
-    For 0 <= slope <= 1 this equals max(a, slope * a), which numpy computes ~10x faster
-    than ``np.where`` (measured on (64, 48, 16, 16) float32: 0.2 ms vs 3.9 ms); the
-    backward multiplies by the precomputed slope pattern for the same reason.
+    The arithmetic is in ``tinydagan.kernels`` (``leaky_relu_forward`` / ``_backward``):
+    a readable numpy version and a fused Numba one (one pass over memory instead of 2-3),
+    because this runs after every conv of the discriminator.
     """
 
     @staticmethod
     def forward(ctx, a, negative_slope):
-        slope = a.dtype.type(negative_slope)
-        mask = a > 0
-        ctx.save_for_backward(mask)
-        ctx.slope = slope
-        if 0 <= negative_slope <= 1:
-            out = a * slope
-            return np.maximum(a, out, out=out)
-        return np.where(mask, a, a * slope)
+        ctx.save_for_backward(a)
+        ctx.slope = negative_slope
+        return kernels.leaky_relu_forward(a, negative_slope)
 
     @staticmethod
     def backward(ctx, g):
-        (mask,) = ctx.saved_tensors
-        slope = g.dtype.type(ctx.slope)
-        return g * (mask * (1 - slope) + slope), None
+        (a,) = ctx.saved_tensors
+        return kernels.leaky_relu_backward(g, a, ctx.slope), None
 
 
 class Tanh(Function):
