@@ -321,9 +321,10 @@ def test_numba_forward_keeps_cols_for_the_weight_gradient(monkeypatch, case, bud
     y = numba_conv.conv2d_forward(x, weight, bias, stride, padding, saved)
     expect_cols = budget == "default" and weight.shape[2:] != (1, 1)
     assert ("cols" in saved) == expect_cols
-    if expect_cols:
-        k = weight[0].size
-        assert saved["cols"].shape == (k, y.shape[0] * y.shape[2] * y.shape[3])
+    if expect_cols:                                      # [(n0, n1, cols of images n0:n1)]
+        k, p = weight[0].size, y.shape[2] * y.shape[3]
+        assert [(n0, n1) for n0, n1, _ in saved["cols"]] == [(0, x.shape[0])]
+        assert saved["cols"][0][2].shape == (k, x.shape[0] * p)
     np.testing.assert_allclose(y, reference.conv2d_forward(x, weight, bias, stride, padding), **TOL[np.float64])
     got = numba_conv.conv2d_backward(grad_y, x, weight, stride, padding, (True, True, True), saved)
     assert "cols" not in saved
@@ -333,6 +334,16 @@ def test_numba_forward_keeps_cols_for_the_weight_gradient(monkeypatch, case, bud
     # a second backward over the same graph (two losses) recomputes the cols
     again = numba_conv.conv2d_backward(grad_y, x, weight, stride, padding, (False, True, False), saved)
     np.testing.assert_allclose(again[1], want[1], **TOL[np.float64])
+
+
+def test_numba_kept_cols_are_per_chunk(monkeypatch):
+    x, weight, bias, grad_y, stride, padding = make_conv((5, 3, 6, 6, 4, 3, 3, (1, 1), (1, 1)), np.float64)
+    monkeypatch.setattr(numba_conv, "CHUNK_BYTES", 2 * (3 * 3 * 3) * (6 * 6) * 8)   # 2 images per chunk
+    saved = {}
+    numba_conv.conv2d_forward(x, weight, bias, stride, padding, saved)
+    assert [(n0, n1) for n0, n1, _ in saved["cols"]] == [(0, 2), (2, 4), (4, 5)]
+    gw = numba_conv.conv2d_backward(grad_y, x, weight, stride, padding, (False, True, False), saved)[1]
+    np.testing.assert_allclose(gw, reference.conv2d_backward_weight(grad_y, x, weight.shape, stride, padding))
 
 
 def test_reference_ignores_the_saved_dict():

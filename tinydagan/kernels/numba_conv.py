@@ -33,8 +33,9 @@ chunk, stays in the L3 cache between im2col and the matrix product.
 **Keeping cols for the weight gradient.** ``grad_w = grad_y2 @ cols.T`` needs the same
 ``cols`` the forward built. When the autograd layer will need grad_w it passes a dict
 ``saved`` to the forward, which then builds cols for the whole batch at once and keeps
-it there (if it is at most ``SAVE_COLS_BYTES``; every layer of the 16x16 networks and
-the smaller ones at 32x32); otherwise the backward runs im2col again, chunk by chunk.
+it there, chunk by chunk (if the whole batch's cols are at most ``SAVE_COLS_BYTES``:
+every layer of the 16x16 networks and the smaller ones at 32x32); otherwise the backward
+runs im2col again.
 Memory for time: the cols stay alive until the backward has used them.
 
 **1x1 convolutions** (NIN layers) need no im2col at all: with stride 1 and no padding,
@@ -237,12 +238,12 @@ def _zero_bordered(shape, ph, pw, dtype):
     return xp
 
 
-def _columns(x_cm, geometry, ho, wo, whole_batch=False):
+def _columns(x_cm, geometry, ho, wo, keep=False):
     """im2col, one chunk of images at a time: yields (n0, n1, cols (C*kH*kW, (n1-n0)*Ho*Wo)).
 
     One cols buffer and one padded-input buffer serve every chunk, so a caller must use
-    each cols before asking for the next. For a 1x1 conv, cols is x itself (no copy).
-    With ``whole_batch`` there is a single chunk, in a fresh array the caller may keep.
+    each cols before asking for the next; with ``keep`` every chunk gets a fresh array
+    instead, which the caller may keep. For a 1x1 conv, cols is x itself (no copy).
     """
     kh, kw, sh, sw, ph, pw = geometry
     c, n, h, w = x_cm.shape
@@ -250,12 +251,12 @@ def _columns(x_cm, geometry, ho, wo, whole_batch=False):
     if _is_pointwise(geometry):
         yield 0, n, x_cm.reshape(c, n * p)
         return
-    ranges, step = ([(0, n)], n) if whole_batch else _chunks(n, k * p * x_cm.itemsize)
-    cols_buf = np.empty(k * step * p, x_cm.dtype)
+    ranges, step = _chunks(n, k * p * x_cm.itemsize)
+    cols_buf = None if keep else np.empty(k * step * p, x_cm.dtype)
     xp = _zero_bordered((c, step, h + 2 * ph, w + 2 * pw), ph, pw, x_cm.dtype) if ph or pw else None
     for n0, n1 in ranges:
         nb = n1 - n0
-        cols = cols_buf[: k * nb * p].reshape(k, nb * p)
+        cols = np.empty((k, nb * p), x_cm.dtype) if keep else cols_buf[: k * nb * p].reshape(k, nb * p)
         if xp is None:                           # no padding: read x itself
             im2col(x_cm, n0, kh, kw, sh, sw, ho, wo, cols)
         else:
@@ -298,8 +299,9 @@ def conv2d_forward(x, weight, bias, stride, padding, saved=None):
     """y = conv2d(x, weight) + bias. x (N, C, H, W), weight (O, C, kH, kW) -> (N, O, Ho, Wo).
 
     ``saved``: a dict the caller passes when it will ask for the weight gradient. If the
-    whole batch's cols fit in SAVE_COLS_BYTES, they are kept there as ``saved["cols"]``,
-    and ``conv2d_backward`` multiplies by them instead of running im2col a second time.
+    whole batch's cols fit in SAVE_COLS_BYTES, they are kept there (chunk by chunk, as
+    ``saved["cols"]`` = [(n0, n1, cols), ...]), and ``conv2d_backward`` multiplies by
+    them instead of running im2col a second time.
     """
     dtype = np.result_type(x, weight)
     x_cm = _cm(x, dtype)                                                  # (C, N, H, W)
@@ -315,12 +317,15 @@ def conv2d_forward(x, weight, bias, stride, padding, saved=None):
     y2 = y_cm.reshape(o, n * p)                                           # (O, N*Ho*Wo)
     keep = (saved is not None and not _is_pointwise(geometry)
             and w2.shape[1] * n * p * y_cm.itemsize <= SAVE_COLS_BYTES)
-    for n0, n1, cols in _columns(x_cm, geometry, ho, wo, whole_batch=keep):
+    kept = []
+    for n0, n1, cols in _columns(x_cm, geometry, ho, wo, keep):
         y2_chunk = np.matmul(w2, cols, out=y2[:, n0 * p : n1 * p])
         if b is not None:
             y2_chunk += b                        # while the chunk is still in the cache
+        if keep:
+            kept.append((n0, n1, cols))
     if keep:
-        saved["cols"] = cols
+        saved["cols"] = kept
     return _nchw(y_cm)
 
 
@@ -341,9 +346,11 @@ def conv2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True)
         w2t = np.ascontiguousarray(weight, dtype=dtype).reshape(o, -1).T  # (C*kH*kW, O), a view
         x_shape_cm = (c, n) + tuple(x.shape[2:])
         grad_x = _nchw(_col2im_product(w2t, gy2, x_shape_cm, geometry, ho, wo))
-    cols = saved.pop("cols", None) if saved else None
-    if needs[1] and cols is not None and cols.dtype == dtype:
-        grad_w = np.matmul(gy2, cols.T).reshape(weight.shape)            # the forward's im2col
+    kept = saved.pop("cols", None) if saved else None
+    if needs[1] and kept is not None and kept[0][2].dtype == dtype:      # the forward's im2col
+        p = ho * wo
+        grad_w = sum(np.matmul(gy2[:, n0 * p : n1 * p], cols.T) for n0, n1, cols in kept)
+        grad_w = grad_w.reshape(weight.shape)
     elif needs[1]:
         grad_w = _weight_gradient(gy2, _cm(x, dtype), geometry, ho, wo).reshape(weight.shape)
     if needs[2]:
