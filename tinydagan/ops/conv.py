@@ -9,6 +9,10 @@ wire the kernels into the graph:
                                             db = dy summed over (N, H, W)
     conv_transpose2d:  the adjoint of conv2d: its forward is conv2d's input gradient,
                        and its input gradient is a conv2d forward.
+
+The backward asks for the three gradients in one call (``kernels.conv2d_backward``), so
+that a backend can share work between them; the forward gets a dict (``kernel_saved``)
+where the Numba backend keeps its im2col matrix for the weight gradient.
 """
 from .. import kernels
 from ..tensor import Function, is_grad_enabled
