@@ -176,10 +176,12 @@ for dtype in (np.float32, np.float64):
     x = np.ones((2, 3, 6, 6), dtype); w = np.ones((4, 3, 3, 3), dtype); b = np.ones(4, dtype)
     y = kernels.conv2d_forward(x, w, b, (2, 2), (1, 1))
     kernels.conv2d_backward(y, x, w, (2, 2), (1, 1))
-    kernels.conv2d_backward(y, np.ascontiguousarray(x[:, :, 1:5, 1:5]), w, (1, 1), (0, 0))  # no padding
+    x4 = np.ascontiguousarray(x[:, :, 1:5, 1:5])                      # no padding: other loops
+    kernels.conv2d_backward(kernels.conv2d_forward(x4, w, b, (1, 1), (0, 0)), x4, w, (1, 1), (0, 0))
     wt = np.ones((3, 4, 3, 3), dtype)
     z = kernels.conv_transpose2d_forward(x, wt, b, (2, 2), (1, 1), (1, 1))
     kernels.conv_transpose2d_backward(z, x, wt, (2, 2), (1, 1))
+    kernels.leaky_relu_backward(y, kernels.leaky_relu_forward(y, 0.2), 0.2)
 t2 = time.perf_counter()
 print(__import__("json").dumps({"import_s": t1 - t0, "first_calls_s": t2 - t1}))
 """
@@ -196,8 +198,11 @@ def run_startup(runs=3):
             env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=root)
             for label in ("empty (cold compile)", "warm (cached)"):
                 t0 = time.perf_counter()
-                out = subprocess.run([sys.executable, "-c", STARTUP_CHILD], env=env, check=True,
-                                     capture_output=True, text=True).stdout
+                child = subprocess.run([sys.executable, "-c", STARTUP_CHILD], env=env,
+                                       capture_output=True, text=True)
+                if child.returncode != 0:
+                    sys.exit(f"the start-up child failed (exit {child.returncode}):\n{child.stderr[-2000:]}")
+                out = child.stdout
                 wall = time.perf_counter() - t0
                 r = json.loads(out.strip().splitlines()[-1])
                 print(f"| {run + 1} | {label} | {wall:.2f} | {r['import_s']:.2f} | {r['first_calls_s']:.2f} |")

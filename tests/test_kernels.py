@@ -411,6 +411,32 @@ def test_leaky_relu_backward_with_different_layouts_falls_back_correctly():
                                rtol=1e-6)
 
 
+def test_numba_kernels_reject_inconsistent_shapes_instead_of_crashing():
+    """The Numba loops do not check indices: a grad_y of the wrong shape must be a ValueError
+    (naming the expected shape), not a read or write outside the arrays."""
+    x, weight, bias, grad_y, stride, padding = make_conv(CONV_CASES[2], np.float32)
+    wrong = grad_y[:, :, :-1]
+    with pytest.raises(ValueError, match=r"expected grad_y of shape \(2, 5, 4, 4\)"):
+        numba_conv.conv2d_backward(wrong, x, weight, stride, padding)
+    with pytest.raises(ValueError, match="grad_y"):
+        numba_conv.conv2d_backward_input(wrong, weight, x.shape, stride, padding)
+    with pytest.raises(ValueError, match="grad_y"):
+        numba_conv.conv2d_backward_weight(wrong, x, weight.shape, stride, padding)
+    with pytest.raises(ValueError, match="channels"):
+        numba_conv.conv2d_forward(x[:, :2], weight, bias, stride, padding)
+    with pytest.raises(ValueError, match="does not fit"):
+        numba_conv.conv2d_forward(x[:, :, :1, :1], weight, bias, stride, (0, 0))
+    with pytest.raises(ValueError, match="padding >= 0"):
+        numba_conv.conv2d_forward(x, weight, bias, stride, (-1, 0))
+    x, weight, bias, grad_y, stride, padding, out_pad = make_tconv(TCONV_CASES[1], np.float32)
+    with pytest.raises(ValueError, match="expected x of shape"):
+        numba_conv.conv_transpose2d_backward(grad_y[:, :, 3:], x, weight, stride, padding)
+    with pytest.raises(ValueError, match="output_padding < stride"):
+        numba_conv.conv_transpose2d_forward(x, weight, bias, stride, padding, (2, 2))
+    with pytest.raises(ValueError, match="Cin"):
+        numba_conv.conv_transpose2d_forward(x[:, :1], weight, bias, stride, padding, out_pad)
+
+
 # ------------------------------------------------------------------ backend switch
 
 def test_backend_switch_dispatches_at_call_time(monkeypatch):

@@ -214,6 +214,32 @@ def _conv_geometry(kernel, stride, padding):
     return int(kh), int(kw), int(sh), int(sw), int(ph), int(pw)
 
 
+def _check(name, x_shape, weight_shape, stride, padding, grad_y_shape=None, names=("x", "grad_y")):
+    """Shapes a conv2d can have; a ValueError naming them otherwise. (A transposed conv is
+    checked as the conv it is the adjoint of: its grad_y in the role of x; ``names`` says so.)
+
+    The Numba loops do not check their indices, so a wrong grad_y shape here would read or
+    write outside the arrays (a crash, or silently wrong numbers) instead of an error.
+    """
+    if len(x_shape) != 4 or len(weight_shape) != 4:
+        raise ValueError(f"{name}: expected 4-d {names[0]} and weight, got shapes "
+                         f"{tuple(x_shape)} and {tuple(weight_shape)}")
+    n, c, h, w = x_shape
+    o, cw, kh, kw = weight_shape
+    (sh, sw), (ph, pw) = stride, padding
+    if c != cw:
+        raise ValueError(f"{name}: {names[0]} has {c} channels but weight {tuple(weight_shape)} expects {cw}")
+    if min(sh, sw) < 1 or min(ph, pw) < 0:
+        raise ValueError(f"{name}: need stride >= 1 and padding >= 0, got stride {stride}, padding {padding}")
+    ho, wo = _out_size(h, kh, sh, ph), _out_size(w, kw, sw, pw)
+    if ho < 1 or wo < 1:
+        raise ValueError(f"{name}: a {kh}x{kw} kernel does not fit {h}x{w} with padding {padding}")
+    if grad_y_shape is not None and tuple(grad_y_shape) != (n, o, ho, wo):
+        raise ValueError(f"{name}: expected {names[1]} of shape {(n, o, ho, wo)} for {names[0]} "
+                         f"{tuple(x_shape)}, weight {tuple(weight_shape)}, stride {stride}, padding "
+                         f"{padding}; got {tuple(grad_y_shape)}")
+
+
 def _is_pointwise(geometry):
     """A 1x1 conv with stride 1 and no padding: im2col would be the identity."""
     return geometry == (1, 1, 1, 1, 0, 0)
@@ -303,6 +329,7 @@ def conv2d_forward(x, weight, bias, stride, padding, saved=None):
     ``saved["cols"]`` = [(n0, n1, cols), ...]), and ``conv2d_backward`` multiplies by
     them instead of running im2col a second time.
     """
+    _check("conv2d_forward", x.shape, weight.shape, stride, padding)
     dtype = np.result_type(x, weight)
     x_cm = _cm(x, dtype)                                                  # (C, N, H, W)
     c, n, h, w = x_cm.shape
@@ -335,6 +362,7 @@ def conv2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True)
     grad_y (N, O, Ho, Wo), x (N, C, H, W), weight (O, C, kH, kW); ``saved``: the dict
     given to conv2d_forward (its cols are used once, then dropped to free the memory).
     """
+    _check("conv2d_backward", x.shape, weight.shape, stride, padding, grad_y.shape)
     dtype = np.result_type(grad_y, x, weight)
     gy_cm = _cm(grad_y, dtype)                                            # (O, N, Ho, Wo)
     o, n, ho, wo = gy_cm.shape
@@ -373,6 +401,7 @@ def _weight_gradient(gy2, x_cm, geometry, ho, wo):
 
 def conv2d_backward_input(grad_y, weight, x_shape, stride, padding):
     """grad_x = col2im(w2.T @ grad_y2). grad_y (N, O, Ho, Wo) -> grad_x (N, C, H, W) = x_shape."""
+    _check("conv2d_backward_input", x_shape, weight.shape, stride, padding, grad_y.shape)
     dtype = np.result_type(grad_y, weight)
     gy_cm = _cm(grad_y, dtype)
     o, n, ho, wo = gy_cm.shape
@@ -384,6 +413,7 @@ def conv2d_backward_input(grad_y, weight, x_shape, stride, padding):
 
 def conv2d_backward_weight(grad_y, x, weight_shape, stride, padding):
     """grad_w = sum over chunks of grad_y2 @ cols.T. -> (O, C, kH, kW) = weight_shape."""
+    _check("conv2d_backward_weight", x.shape, weight_shape, stride, padding, grad_y.shape)
     dtype = np.result_type(grad_y, x)
     gy_cm = _cm(grad_y, dtype)
     o, _, ho, wo = gy_cm.shape
@@ -412,10 +442,18 @@ def conv_transpose2d_forward(x, weight, bias, stride, padding, output_padding):
 
     x (N, Cin, H, W) -> y (N, Cout, Ho, Wo), Ho = (H - 1)*sh - 2*ph + kH + oph.
     """
+    if x.ndim != 4 or weight.ndim != 4 or x.shape[1] != weight.shape[0]:
+        raise ValueError(f"conv_transpose2d_forward: expected x (N, Cin, H, W) and weight (Cin, Cout, kH, kW), "
+                         f"got shapes {x.shape} and {weight.shape}")
+    if not all(0 <= op < st for op, st in zip(output_padding, stride)):
+        raise ValueError(f"conv_transpose2d_forward: need 0 <= output_padding < stride, got "
+                         f"{output_padding} and {stride}")
+    y_shape_cm, geometry = _transposed_geometry(x, weight, stride, padding, output_padding)
+    _check("conv_transpose2d_forward", (x.shape[0],) + y_shape_cm[:1] + y_shape_cm[2:], weight.shape,
+           stride, padding, x.shape, names=("y", "x"))
     dtype = np.result_type(x, weight)
     x_cm = _cm(x, dtype)                                                  # (Cin, N, H, W)
     cin, n, h, w = x_cm.shape
-    y_shape_cm, geometry = _transposed_geometry(x, weight, stride, padding, output_padding)
     w2t = np.ascontiguousarray(weight, dtype=dtype).reshape(cin, -1).T    # (Cout*kH*kW, Cin)
     y_cm = _col2im_product(w2t, x_cm.reshape(cin, n * h * w), y_shape_cm, geometry, h, w)
     if bias is not None:
@@ -429,6 +467,8 @@ def conv_transpose2d_backward(grad_y, x, weight, stride, padding, needs=(True, T
     grad_x = conv2d(grad_y, weight) and grad_w = x2 @ im2col(grad_y).T share one im2col of
     grad_y per chunk.
     """
+    _check("conv_transpose2d_backward", grad_y.shape, weight.shape, stride, padding, x.shape,
+           names=("grad_y", "x"))
     dtype = np.result_type(grad_y, x, weight)
     gy_cm = _cm(grad_y, dtype)                                            # (Cout, N, Ho, Wo)
     x_cm = _cm(x, dtype)                                                  # (Cin, N, H, W)
