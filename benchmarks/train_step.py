@@ -17,10 +17,13 @@ products are then timed as bare ``numpy.matmul`` calls. The ratio
 is the fraction of the machine's BLAS speed the whole iteration achieves (issue 4's target:
 >= 0.60). Iteration and yardstick are timed alternately, repeat by repeat, and the ratio
 is the median of the per-repeat ratios (the shared machine's speed drifts). The
-2048x2048 matmul GFLOP/s (the practical peak) is printed for context.
+2048x2048 matmul GFLOP/s (the practical peak) is printed for context, and so are the
+minor page faults per iteration (compare a run with TINYDAGAN_KEEP_MEMORY=0, see
+tinydagan/memory.py).
 """
 import argparse
 import os
+import resource
 import sys
 import time
 
@@ -110,14 +113,18 @@ def bench(image_size, width, batch, repeats):
     flops = sum(2.0 * m * k * n for m, k, n in shapes)
     matmuls = bare_matmuls(shapes)
     matmuls()
+    for _ in range(2):  # settle the heap around the yardstick's arrays (page faults, see memory.py)
+        step()
     # The machine is shared and its speed drifts: each repeat times one iteration and then
     # its yardstick (the same products as bare matmuls) back to back, and the ratio is the
     # median of the per-repeat ratios.
-    t_iter, t_mm = [], []
+    t_iter, t_mm, faults = [], [], 0
     for _ in range(repeats):
+        f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         t0 = time.perf_counter()
         step()
         t1 = time.perf_counter()
+        faults += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0
         matmuls()
         t2 = time.perf_counter()
         t_iter.append(t1 - t0)
@@ -127,7 +134,7 @@ def bench(image_size, width, batch, repeats):
     return {"size": image_size, "width": width, "iter_s": med_iter, "iter_min_s": float(t_iter.min()),
             "iter_max_s": float(t_iter.max()), "gflop": flops / 1e9, "gflops": flops / med_iter / 1e9,
             "matmul_s": med_mm, "matmul_gflops": flops / med_mm / 1e9,
-            "ratio": float(np.median(t_mm / t_iter)), "n_gemms": len(shapes)}
+            "ratio": float(np.median(t_mm / t_iter)), "n_gemms": len(shapes), "faults": faults / repeats}
 
 
 def main():
@@ -145,15 +152,15 @@ def main():
     print(f"numpy float32 matmul 2048^3: {peak:.1f} GFLOP/s")
     print()
     print("| networks | GFLOP per iteration | GEMMs | iteration ms (median, min-max) | GFLOP/s | "
-          "same GEMMs as bare matmul: ms, GFLOP/s | ratio (median per repeat) |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+          "same GEMMs as bare matmul: ms, GFLOP/s | ratio (median per repeat) | page faults per iteration |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for size in args.size or [16, 32]:
         width = 0.5 if size == 16 else 1.0
         r = bench(size, width, args.batch, args.repeats)
         print(f"| {size}x{size}, width {width} | {r['gflop']:.2f} | {r['n_gemms']} | "
               f"{1e3 * r['iter_s']:.0f} ({1e3 * r['iter_min_s']:.0f}-{1e3 * r['iter_max_s']:.0f}) | "
               f"{r['gflops']:.1f} | {1e3 * r['matmul_s']:.0f}, {r['matmul_gflops']:.1f} | "
-              f"{r['ratio']:.2f} |", flush=True)
+              f"{r['ratio']:.2f} | {r['faults']:.0f} |", flush=True)
     print(f"\nload average at end: {os.getloadavg()[0]:.2f}; wall time {time.perf_counter() - t_start:.0f} s")
 
 
