@@ -225,6 +225,16 @@ NEEDS = [(True, True, True), (True, False, False), (False, True, False), (False,
          (False, True, True)]
 
 
+def assert_gradients(got, want, needs):
+    """(grad_x, grad_w, grad_b) equal to want where needed, None elsewhere."""
+    for need, g, w in zip(needs, got, want):
+        if need:
+            assert g.shape == w.shape
+            np.testing.assert_allclose(g, w, **TOL[np.float64])
+        else:
+            assert g is None
+
+
 @pytest.mark.parametrize("needs", NEEDS, ids=lambda n: "".join("xwb"[i] for i in range(3) if n[i]))
 @pytest.mark.parametrize("backend", ["numba", "reference"])
 def test_conv2d_backward_in_one_call_matches_the_three_kernels(backend, needs):
@@ -236,12 +246,7 @@ def test_conv2d_backward_in_one_call_matches_the_three_kernels(backend, needs):
         want = (reference.conv2d_backward_input(grad_y, weight, x.shape, stride, padding),
                 reference.conv2d_backward_weight(grad_y, x, weight.shape, stride, padding),
                 reference.bias_backward(grad_y))
-        for need, g, w in zip(needs, got, want):
-            if need:
-                assert g.shape == w.shape
-                np.testing.assert_allclose(g, w, **TOL[np.float64])
-            else:
-                assert g is None
+        assert_gradients(got, want, needs)
 
 
 @pytest.mark.parametrize("needs", NEEDS, ids=lambda n: "".join("xwb"[i] for i in range(3) if n[i]))
@@ -254,12 +259,7 @@ def test_conv_transpose2d_backward_in_one_call_matches_the_three_kernels(backend
         want = (reference.conv_transpose2d_backward_input(grad_y, weight, x.shape, stride, padding),
                 reference.conv_transpose2d_backward_weight(grad_y, x, weight.shape, stride, padding),
                 reference.bias_backward(grad_y))
-        for need, g, w in zip(needs, got, want):
-            if need:
-                assert g.shape == w.shape
-                np.testing.assert_allclose(g, w, **TOL[np.float64])
-            else:
-                assert g is None
+        assert_gradients(got, want, needs)
 
 
 def is_channel_major(a):

@@ -23,6 +23,8 @@ so storing it that way costs no copy, and the next layer's im2col reads each inp
 as one contiguous block. numpy's element-wise operations keep the memory layout of their
 inputs, so activations and their gradients stay channel-major through a whole network;
 an input that arrives in plain NCHW (images, a concatenate) is copied once by ``_cm``.
+The matrix products write straight into (column ranges of) channel-major arrays: BLAS
+takes a row stride, so a chunk's slice ``y2[:, n0*P : n1*P]`` needs no copy either.
 The values are identical either way: ``np.testing`` and every numpy function see only
 the NCHW shape. (PyTorch calls the same idea a "memory format", e.g. channels_last.)
 
@@ -32,11 +34,10 @@ chunk, stays in the L3 cache between im2col and the matrix product.
 
 **Keeping cols for the weight gradient.** ``grad_w = grad_y2 @ cols.T`` needs the same
 ``cols`` the forward built. When the autograd layer will need grad_w it passes a dict
-``saved`` to the forward, which then builds cols for the whole batch at once and keeps
-it there, chunk by chunk (if the whole batch's cols are at most ``SAVE_COLS_BYTES``:
-every layer of the 16x16 networks and the smaller ones at 32x32); otherwise the backward
-runs im2col again.
-Memory for time: the cols stay alive until the backward has used them.
+``saved`` to the forward, which then keeps every chunk's cols there (if the whole batch's
+cols are at most ``SAVE_COLS_BYTES``: every layer of the 16x16 networks and the smaller
+ones at 32x32); otherwise the backward runs im2col again. Memory for time: the cols stay
+alive until the backward has used them.
 
 **1x1 convolutions** (NIN layers) need no im2col at all: with stride 1 and no padding,
 ``cols`` *is* the channel-major input, ``x_cm.reshape(C, N*H*W)``, so a NIN layer is three
