@@ -1,7 +1,8 @@
-"""Convolution kernels on plain numpy arrays (no autograd), each written twice.
+"""Convolution (and LeakyReLU) kernels on plain numpy arrays (no autograd), each written twice.
 
 - ``reference``: short numpy code, obviously correct (read it first);
-- ``numba``: Numba im2col / col2im around one BLAS matmul (fast; see ``numba_conv.py``).
+- ``numba``: Numba im2col / col2im around BLAS matmuls (fast; see ``numba_conv.py``), and
+  fused element-wise loops (``numba_elementwise.py``).
 
 The module-level functions below dispatch, at call time, to the current backend::
 
@@ -28,8 +29,9 @@ The initial backend comes from the environment variable ``TINYDAGAN_BACKEND``
     leaky_relu_forward(a, slope) -> y;  leaky_relu_backward(grad_y, a, slope) -> grad_a
         element-wise, any shape (the numba versions are one fused pass: numba_elementwise.py)
 
-``stride``, ``padding`` and ``output_padding`` are ``(h, w)`` int tuples. The kernels do
-not validate shapes (the layers in ``tinydagan.nn`` do); they accept float32 and float64,
+``stride``, ``padding`` and ``output_padding`` are ``(h, w)`` int tuples. The layers in
+``tinydagan.nn`` validate what users pass them; the Numba conv kernels also check that the
+shapes they get fit together (their loops do not check indices). They accept float32 and float64,
 and inputs of any memory layout. The numba backend returns channel-major arrays (NCHW
 shape, ``(C, N, H, W)`` memory; see ``numba_conv.py``), the reference backend plain NCHW.
 """
