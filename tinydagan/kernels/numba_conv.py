@@ -369,29 +369,34 @@ def conv2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True)
     o, n, ho, wo = gy_cm.shape
     gy2 = gy_cm.reshape(o, n * ho * wo)
     geometry = _conv_geometry(weight.shape[2:], stride, padding)
-    c = weight.shape[1]
     grad_x = grad_w = grad_b = None
     if needs[0]:
-        w2t = np.ascontiguousarray(weight, dtype=dtype).reshape(o, -1).T  # (C*kH*kW, O), a view
-        x_shape_cm = (c, n) + tuple(x.shape[2:])
-        grad_x = _nchw(_col2im_product(w2t, gy2, x_shape_cm, geometry, ho, wo))
+        grad_x = _input_gradient(gy2, weight, x.shape, geometry, ho, wo, dtype)
     kept = saved.pop("cols", None) if saved else None
-    if needs[1] and kept is not None and kept[0][2].dtype == dtype:      # the forward's im2col
-        p = ho * wo
-        grad_w = sum(np.matmul(gy2[:, n0 * p : n1 * p], cols.T) for n0, n1, cols in kept)
-        grad_w = grad_w.reshape(weight.shape)
-    elif needs[1]:
-        grad_w = _weight_gradient(gy2, _cm(x, dtype), geometry, ho, wo).reshape(weight.shape)
+    if needs[1]:
+        if kept is None or kept[0][2].dtype != dtype:                   # no kept cols: im2col again
+            kept = _columns(_cm(x, dtype), geometry, ho, wo)
+        grad_w = _weight_gradient(gy2, kept, ho * wo).reshape(weight.shape)
     if needs[2]:
         grad_b = gy2.sum(axis=1)
     return grad_x, grad_w, grad_b
 
 
-def _weight_gradient(gy2, x_cm, geometry, ho, wo):
-    """grad_w = sum over chunks of gy2[:, chunk] @ cols(chunk).T -> (O, C*kH*kW)."""
-    p = ho * wo
+def _input_gradient(gy2, weight, x_shape, geometry, ho, wo, dtype):
+    """grad_x = col2im(w2.T @ gy2) -> (N, C, H, W) = x_shape, stored channel-major."""
+    o = weight.shape[0]
+    w2t = np.ascontiguousarray(weight, dtype=dtype).reshape(o, -1).T      # (C*kH*kW, O), a view
+    x_shape_cm = (x_shape[1], x_shape[0], x_shape[2], x_shape[3])
+    return _nchw(_col2im_product(w2t, gy2, x_shape_cm, geometry, ho, wo))
+
+
+def _weight_gradient(gy2, column_chunks, p):
+    """grad_w = sum over chunks of gy2[:, chunk] @ cols.T -> (O, C*kH*kW).
+
+    column_chunks: (n0, n1, cols) triples, from _columns or kept by the forward; p = Ho*Wo.
+    """
     grad_w = part = None
-    for n0, n1, cols in _columns(x_cm, geometry, ho, wo):
+    for n0, n1, cols in column_chunks:
         if grad_w is None:
             grad_w = np.matmul(gy2[:, n0 * p : n1 * p], cols.T)
             part = np.empty_like(grad_w)
@@ -405,11 +410,9 @@ def conv2d_backward_input(grad_y, weight, x_shape, stride, padding):
     _check("conv2d_backward_input", x_shape, weight.shape, stride, padding, grad_y.shape)
     dtype = np.result_type(grad_y, weight)
     gy_cm = _cm(grad_y, dtype)
-    o, n, ho, wo = gy_cm.shape
+    o, _, ho, wo = gy_cm.shape
     geometry = _conv_geometry(weight.shape[2:], stride, padding)
-    w2t = np.ascontiguousarray(weight, dtype=dtype).reshape(o, -1).T
-    x_shape_cm = (x_shape[1], x_shape[0], x_shape[2], x_shape[3])
-    return _nchw(_col2im_product(w2t, gy_cm.reshape(o, -1), x_shape_cm, geometry, ho, wo))
+    return _input_gradient(gy_cm.reshape(o, -1), weight, x_shape, geometry, ho, wo, dtype)
 
 
 def conv2d_backward_weight(grad_y, x, weight_shape, stride, padding):
@@ -419,7 +422,8 @@ def conv2d_backward_weight(grad_y, x, weight_shape, stride, padding):
     gy_cm = _cm(grad_y, dtype)
     o, _, ho, wo = gy_cm.shape
     geometry = _conv_geometry(weight_shape[2:], stride, padding)
-    return _weight_gradient(gy_cm.reshape(o, -1), _cm(x, dtype), geometry, ho, wo).reshape(weight_shape)
+    columns = _columns(_cm(x, dtype), geometry, ho, wo)
+    return _weight_gradient(gy_cm.reshape(o, -1), columns, ho * wo).reshape(weight_shape)
 
 
 def bias_backward(grad_y):
@@ -479,20 +483,22 @@ def conv_transpose2d_backward(grad_y, x, weight, stride, padding, needs=(True, T
     w2 = np.ascontiguousarray(weight, dtype=dtype).reshape(cin, -1)      # (Cin, Cout*kH*kW)
     x2 = x_cm.reshape(cin, n * p)
     grad_x_cm = np.empty((cin, n, h, w), dtype) if needs[0] else None
-    grad_w = part = None
-    if needs[0] or needs[1]:
+
+    def columns_of_grad_y():
+        """im2col of grad_y chunk by chunk, doing each chunk's grad_x product on the way."""
         for n0, n1, cols in _columns(gy_cm, geometry, h, w):
             if needs[0]:
                 np.matmul(w2, cols, out=grad_x_cm.reshape(cin, n * p)[:, n0 * p : n1 * p])
-            if needs[1]:
-                if grad_w is None:
-                    grad_w = np.matmul(x2[:, n0 * p : n1 * p], cols.T)
-                    part = np.empty_like(grad_w)
-                else:
-                    grad_w += np.matmul(x2[:, n0 * p : n1 * p], cols.T, out=part)
+            yield n0, n1, cols
+
+    grad_w = None
+    if needs[1]:
+        grad_w = _weight_gradient(x2, columns_of_grad_y(), p).reshape(weight.shape)
+    elif needs[0]:
+        for _ in columns_of_grad_y():
+            pass
     grad_b = gy_cm.reshape(gy_cm.shape[0], -1).sum(axis=1) if needs[2] else None
-    return (None if grad_x_cm is None else _nchw(grad_x_cm),
-            None if grad_w is None else grad_w.reshape(weight.shape), grad_b)
+    return (None if grad_x_cm is None else _nchw(grad_x_cm)), grad_w, grad_b
 
 
 def conv_transpose2d_backward_input(grad_y, weight, x_shape, stride, padding):
