@@ -11,10 +11,10 @@ in one call); GFLOP/s of the whole forward + backward (3 matmul-sized products:
 (M, K, N), measured in the same run.
 
 Inputs are in the memory layout they have inside the networks: the numba kernels return
-channel-major arrays (see tinydagan/kernels/numba_conv.py), so a conv fed by a conv gets
-a channel-major x and grad_y; D's first conv gets images and each transposed conv gets a
-concatenation with the label maps, both plain NCHW, and D conv4 / conv7 follow a dropout,
-whose mask (drawn in NCHW order) makes its output plain NCHW too.
+channel-major arrays (see tinydagan/kernels/numba_conv.py), and the element-wise layers, the
+dropout and the concatenation with the label maps keep that layout, so a layer fed by a
+conv gets a channel-major x and grad_y. Only D's first conv (images) and G's first
+transposed conv (the linear layer's output, reshaped) get plain NCHW inputs.
 A 2048^3 matmul is also timed, for context only (it is not the denominator).
 
 The layer shapes are read off ``tinydagan.models`` (PAPER.md Table 2; see ``paper_layers``);
@@ -54,10 +54,8 @@ def paper_layers(image_size):
     rng = np.random.default_rng(0)
     D = Discriminator(2 * NUM_CLASSES, width, rng=rng)
     G = Generator(NUM_CLASSES, image_size, width, rng=rng)
-    layers, size, n_conv, n_nin, after_dropout = [], image_size, 0, 0, True  # images: NCHW
+    layers, size, n_conv, n_nin, nchw = [], image_size, 0, 0, True  # images: NCHW
     for m in D.convs:
-        if isinstance(m, nn.Dropout):
-            after_dropout = True
         if not isinstance(m, nn.Conv2d):
             continue
         if isinstance(m, nn.NIN):
@@ -67,12 +65,12 @@ def paper_layers(image_size):
             n_conv += 1
             name = f"D conv{n_conv}" + (" s2" if m.stride[0] == 2 else "") + (" valid" if m.padding[0] == 0 else "")
         layers.append(Layer(name, "conv", m.in_channels, m.out_channels, size, m.kernel_size[0],
-                            m.stride[0], m.padding[0], 0, after_dropout))
-        size, after_dropout = m.output_size(size, size)[0], False
+                            m.stride[0], m.padding[0], 0, nchw))
+        size, nchw = m.output_size(size, size)[0], False
     size = 4  # G's linear layer makes 4 x 4 maps
     for i, up in enumerate(G.ups):
         layers.append(Layer(f"G tconv{i + 1}", "tconv", up.in_channels, up.out_channels, size,
-                            up.kernel_size[0], up.stride[0], up.padding[0], up.output_padding[0], True))
+                            up.kernel_size[0], up.stride[0], up.padding[0], up.output_padding[0], i == 0))
         size = up.output_size(size, size)[0]
     return layers
 

@@ -19,6 +19,9 @@ CONV_CASES = [
     (2, 2, 9, 8, 3, 5, 5, (2, 2), (2, 2)),
     (2, 3, 6, 5, 2, 3, 2, (1, 2), (2, 1)),
     (2, 2, 17, 18, 3, 3, 3, (2, 2), (1, 1)),  # stride 2 with 9 outputs per row (j-inner loops)
+    (2, 2, 9, 16, 3, 3, 3, (2, 2), (1, 1)),   # stride 2, 8 outputs per row: blocks of 8
+    (2, 2, 8, 8, 3, 3, 3, (2, 2), (1, 1)),    # stride 2, 4 outputs per row: blocks of 4
+    (2, 2, 6, 31, 2, 3, 2, (1, 2), (0, 1)),   # 16 outputs per row, two blocks of 8; kW 2
 ]
 # (N, Cin, H, W, Cout, kH, kW, stride, padding, output_padding)
 TCONV_CASES = [
@@ -29,6 +32,8 @@ TCONV_CASES = [
     (1, 3, 5, 4, 2, 3, 3, (1, 1), (2, 1), (0, 0)),
     (2, 2, 3, 3, 3, 2, 3, (2, 2), (0, 1), (1, 1)),
     (2, 2, 8, 9, 2, 5, 5, (2, 2), (2, 2), (1, 1)),   # 8+ inputs per row: j-inner col2im
+    (2, 2, 3, 8, 2, 5, 5, (2, 2), (2, 2), (1, 1)),   # 8 inputs per row: stride-2 blocks of 8
+    (2, 3, 4, 4, 2, 5, 5, (2, 2), (2, 2), (0, 0)),   # 4 inputs per row: blocks of 4
 ]
 TOL = {np.float32: dict(rtol=1e-4, atol=1e-5), np.float64: dict(rtol=1e-10, atol=1e-12)}
 

@@ -229,3 +229,44 @@ def test_functional_conv_rejects_bad_shapes():
 ])
 def test_parameter_free_and_stochastic_layers_gradcheck(make):
     assert td.gradcheck(lambda x: make()(x), [t((3, 2, 2, 2), 11)])
+
+
+def channel_major(a):
+    """The same values stored (C, N, H, W) in memory, NCHW-shaped: what the numba kernels return."""
+    return np.ascontiguousarray(a.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+
+
+def is_channel_major(a):
+    return a.transpose(1, 0, 2, 3).flags.c_contiguous
+
+
+def test_concatenate_and_dropout_keep_the_memory_layout_of_their_input():
+    """A channel-major activation stays channel-major through a concatenate (label maps) and a
+    dropout, so the next numba conv needs no layout copy; the values do not depend on it."""
+    rng = np.random.default_rng(0)
+    plain = rng.standard_normal((4, 3, 5, 5)).astype(np.float32)
+    maps = rng.standard_normal((4, 2, 5, 5)).astype(np.float32)
+    for a, expect_cm in ((plain, False), (channel_major(plain), True)):
+        x = td.Tensor(a, requires_grad=True)
+        y = td.ops.concatenate([x, td.Tensor(maps)], axis=1)
+        assert is_channel_major(y.data) == expect_cm and y.data.flags.c_contiguous != expect_cm
+        np.testing.assert_array_equal(y.data, np.concatenate([plain, maps], axis=1))
+        d = F.dropout(x, 0.5, True, np.random.default_rng(3))
+        assert is_channel_major(d.data) == expect_cm
+        keep = np.random.default_rng(3).random(plain.shape, dtype=np.float32) >= 0.5  # shape order
+        np.testing.assert_array_equal(d.data, plain * keep * np.float32(2))
+        d.sum().backward()
+        np.testing.assert_array_equal(x.grad, keep * np.float32(2))
+
+
+def test_generator_gives_its_transposed_convs_channel_major_inputs_with_numba():
+    from tinydagan.models import Generator
+    with kernels.use_backend("numba"):
+        G = Generator(10, 16, 0.5, rng=np.random.default_rng(0))
+        seen = []
+        for up in G.ups:
+            forward = up.forward
+            up.forward = lambda x, forward=forward: (seen.append(is_channel_major(x.data)), forward(x))[1]
+        G(np.random.default_rng(1).random((3, 100), dtype=np.float32), np.array([0, 4, 9]))
+    # the first input comes from the linear layer (plain NCHW); the others follow a conv
+    assert seen == [False] + [True] * (len(G.ups) - 1)

@@ -149,7 +149,12 @@ def dropout(x, p=0.5, training=True, rng=None):
     if rng is None:
         raise ValueError("dropout: pass the np.random.Generator to draw the mask from (rng=...)")
     keep = rng.random(x.shape, dtype=np.float32) >= p          # (same shape as x) bool
-    return x * (keep * x.dtype.type(1 / (1 - p)))               # 0 or 1/(1-p), in x's dtype
+    # 0 or 1/(1-p), in x's dtype, stored in x's memory layout (channel-major after a numba
+    # conv): then x * mask and its gradient g * mask keep that layout too, and the next
+    # conv reads them without a copy. The mask is drawn in shape order either way.
+    scale = x.dtype.type(1 / (1 - p))
+    mask = np.multiply(keep, scale, out=np.empty_like(getattr(x, "data", x)))
+    return x * mask
 
 
 def gaussian_noise(x, std, training=True, rng=None):

@@ -30,13 +30,22 @@ class Transpose(Function):
 
 
 class Concatenate(Function):
-    """``concatenate(a_0, a_1, ..., axis)``: the gradient is cut back into the same pieces."""
+    """``concatenate(a_0, a_1, ..., axis)``: the gradient is cut back into the same pieces.
+
+    The result is stored in the memory layout of ``a_0`` (np.concatenate alone would always
+    give a C-contiguous array): the generator concatenates label maps to a channel-major
+    activation from the conv kernels, and a channel-major result is what the next
+    transposed conv reads without a copy (see tinydagan/kernels/numba_conv.py).
+    """
 
     @staticmethod
     def forward(ctx, *arrays, axis=0):
         ctx.axis = axis
         ctx.splits = np.cumsum([a.shape[axis] for a in arrays])[:-1]
-        return np.concatenate(arrays, axis=axis)
+        shape = list(arrays[0].shape)
+        shape[axis] = sum(a.shape[axis] for a in arrays)
+        out = np.empty_like(arrays[0], dtype=np.result_type(*arrays), shape=shape)  # a_0's layout
+        return np.concatenate(arrays, axis=axis, out=out)
 
     @staticmethod
     def backward(ctx, g):
