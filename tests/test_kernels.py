@@ -517,3 +517,20 @@ def test_conv2d_matches_torch(case):
                                tx.grad.numpy(), rtol=1e-10)
     np.testing.assert_allclose(kernels.conv2d_backward_weight(grad_y, x, weight.shape, stride, padding),
                                tw.grad.numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("ph, pw", [(1, 1), (2, 0), (0, 2), (2, 1)])
+def test_pad_into_writes_the_zero_border_itself_and_crop_from_inverts_it(ph, pw):
+    """pad_into fills every element of its images in xp (the buffer comes from np.empty),
+    here a buffer full of NaN; crop_from takes the middle back out."""
+    from tinydagan.kernels import numba_conv
+    x = np.random.default_rng(0).standard_normal((3, 5, 4, 6)).astype(np.float32)  # (C, N, H, W)
+    xp = np.full((3, 3, 4 + 2 * ph, 6 + 2 * pw), np.nan, np.float32)               # 3 images
+    numba_conv.pad_into(x, 1, 2, ph, pw, xp)                                      # images 1, 2
+    expected = np.pad(x[:, 1:3], ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    np.testing.assert_array_equal(xp[:, :2], expected)
+    assert np.isnan(xp[:, 2]).all()                                                 # nb = 2 only
+    back = np.full_like(x, np.nan)
+    numba_conv.crop_from(xp, 2, ph, pw, back, 3)
+    np.testing.assert_array_equal(back[:, 3:5], x[:, 1:3])
+    assert np.isnan(back[:, :3]).all()

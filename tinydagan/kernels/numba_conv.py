@@ -75,21 +75,31 @@ SAVE_COLS_BYTES = 64 * 2**20  # a forward keeps its cols for the weight gradient
 # Every array here is channel-major: x (C, N, H, W). ``n0`` selects images n0, n0+1, ... of
 # a whole-batch array and ``nb`` (or the width of cols) how many, so a chunk never needs a
 # copy just to be contiguous, and one padded buffer (C, images per chunk, Hp, Wp) serves
-# every chunk: its zero border is written once, when it is allocated.
+# every chunk.
 
 @njit(cache=True, nogil=True)
 def pad_into(x, n0, nb, ph, pw, xp):
-    """xp[c, n, ph : ph + H, pw : pw + W] = x[c, n0 + n] for n < nb; xp's border is not touched.
+    """xp[c, n] = x[c, n0 + n] with a border of ph rows and pw columns of zeros, for n < nb.
 
-    x (C, N, H, W), xp (C, nb or more, H + 2ph, W + 2pw), allocated with a zero border.
+    x (C, N, H, W), xp (C, nb or more, H + 2ph, W + 2pw).
     """
     nc, h, w = x.shape[0], x.shape[2], x.shape[3]
+    wp = w + 2 * pw
     for c in range(nc):
         for n in range(nb):
+            for r in range(ph):                               # the top and bottom rows
+                top, bottom = xp[c, n, r], xp[c, n, ph + h + r]
+                for b in range(wp):
+                    top[b] = 0
+                    bottom[b] = 0
             for a in range(h):
-                src, dst = x[c, n0 + n, a], xp[c, n, a + ph]
+                row = xp[c, n, a + ph]
+                for b in range(pw):                           # the left and right columns
+                    row[b] = 0
+                    row[pw + w + b] = 0
+                src, dst = x[c, n0 + n, a], row[pw : pw + w]
                 for b in range(w):
-                    dst[pw + b] = src[b]
+                    dst[b] = src[b]
 
 
 @njit(cache=True, nogil=True)
@@ -99,14 +109,16 @@ def crop_from(xp, nb, ph, pw, x, n0):
     for c in range(nc):
         for n in range(nb):
             for a in range(h):
-                src, dst = xp[c, n, a + ph], x[c, n0 + n, a]
+                src, dst = xp[c, n, a + ph, pw : pw + w], x[c, n0 + n, a]
                 for b in range(w):
-                    dst[b] = src[pw + b]
+                    dst[b] = src[b]
 
 
 # im2col and col2im loop over c, i, j explicitly and give stride 1 its own innermost loop,
 # a plain row copy that LLVM turns into SIMD code (measured 5-8x faster than one loop over
-# r = (c, i, j) with a run-time stride; see docs/performance.md).
+# r = (c, i, j) with a run-time stride; see docs/performance.md). Every innermost copy runs
+# between two views sliced to the same length, dst[b] = src[b]: an offset inside the index
+# (src[b + j], dst[pw + b]) kept LLVM from vectorising it (pad_into measured 2-4x slower).
 
 @njit(cache=True, nogil=True)
 def _stride2_block(sw, wo):
@@ -141,8 +153,9 @@ def im2col(xp, n0, kh, kw, sh, sw, ho, wo, cols):
                             src = xp[c, n0 + n, a * sh + i]
                             dst = row[n * p + a * wo : n * p + (a + 1) * wo]
                             if sw == 1:
+                                src = src[j : j + wo]
                                 for b in range(wo):
-                                    dst[b] = src[b + j]
+                                    dst[b] = src[b]
                             else:
                                 for b in range(wo):
                                     dst[b] = src[b * sw + j]
@@ -201,8 +214,9 @@ def col2im(cols, kh, kw, sh, sw, ho, wo, xp, n0):
                             src = row[n * p + a * wo : n * p + (a + 1) * wo]
                             dst = xp[c, n0 + n, a * sh + i]
                             if sw == 1:
+                                dst = dst[j : j + wo]
                                 for b in range(wo):
-                                    dst[b + j] += src[b]
+                                    dst[b] += src[b]
                             else:
                                 for b in range(wo):
                                     dst[b * sw + j] += src[b]
@@ -287,19 +301,6 @@ def _chunks(n, bytes_per_image):
     return [(s, min(n, s + step)) for s in range(0, n, step)], step
 
 
-def _zero_bordered(shape, ph, pw, dtype):
-    """An uninitialised (C, N, Hp, Wp) buffer whose border (ph rows, pw columns) is zero.
-
-    Cheaper than np.zeros: pad_into overwrites the middle anyway.
-    """
-    xp = np.empty(shape, dtype)
-    xp[:, :, :ph] = 0
-    xp[:, :, shape[2] - ph :] = 0
-    xp[:, :, :, :pw] = 0
-    xp[:, :, :, shape[3] - pw :] = 0
-    return xp
-
-
 def _columns(x_cm, geometry, ho, wo, keep=False):
     """im2col, one chunk of images at a time: yields (n0, n1, cols (C*kH*kW, (n1-n0)*Ho*Wo)).
 
@@ -315,7 +316,7 @@ def _columns(x_cm, geometry, ho, wo, keep=False):
         return
     ranges, step = _chunks(n, k * p * x_cm.itemsize)
     cols_buf = None if keep else np.empty(k * step * p, x_cm.dtype)
-    xp = _zero_bordered((c, step, h + 2 * ph, w + 2 * pw), ph, pw, x_cm.dtype) if ph or pw else None
+    xp = np.empty((c, step, h + 2 * ph, w + 2 * pw), x_cm.dtype) if ph or pw else None  # pad_into fills it
     for n0, n1 in ranges:
         nb = n1 - n0
         cols = np.empty((k, nb * p), x_cm.dtype) if keep else cols_buf[: k * nb * p].reshape(k, nb * p)
