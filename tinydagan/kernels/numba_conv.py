@@ -22,7 +22,9 @@ the line ``y2 = w2 @ cols`` above: the matrix product *is* channel-major, ``(O, 
 so storing it that way costs no copy, and the next layer's im2col reads each input channel
 as one contiguous block. numpy's element-wise operations keep the memory layout of their
 inputs, so activations and their gradients stay channel-major through a whole network;
-an input that arrives in plain NCHW (images, a concatenate) is copied once by ``_cm``.
+an input that arrives in plain NCHW (images, the generator's reshaped linear output) is
+copied once by ``_cm``. (The concatenate and the dropout in tinydagan keep the layout of
+their input for this reason.)
 The matrix products write straight into (column ranges of) channel-major arrays: BLAS
 takes a row stride, so a chunk's slice ``y2[:, n0*P : n1*P]`` needs no copy either.
 The values are identical either way: ``np.testing`` and every numpy function see only

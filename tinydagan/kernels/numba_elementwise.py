@@ -55,7 +55,7 @@ def leaky_relu_forward(a, slope):
 
 
 def leaky_relu_backward(g, a, slope):
-    if g.dtype != a.dtype or g.strides != a.strides:         # e.g. after a dropout's NCHW mask
+    if g.dtype != a.dtype or g.strides != a.strides:         # e.g. mixed NCHW / channel-major inputs
         return reference.leaky_relu_backward(g, a, slope)
     out = np.empty_like(g)
     flat_g, flat_a, flat_out = _storage_view(g), _storage_view(a), _storage_view(out)
