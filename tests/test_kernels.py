@@ -523,7 +523,6 @@ def test_conv2d_matches_torch(case):
 def test_pad_into_writes_the_zero_border_itself_and_crop_from_inverts_it(ph, pw):
     """pad_into fills every element of its images in xp (the buffer comes from np.empty),
     here a buffer full of NaN; crop_from takes the middle back out."""
-    from tinydagan.kernels import numba_conv
     x = np.random.default_rng(0).standard_normal((3, 5, 4, 6)).astype(np.float32)  # (C, N, H, W)
     xp = np.full((3, 3, 4 + 2 * ph, 6 + 2 * pw), np.nan, np.float32)               # 3 images
     numba_conv.pad_into(x, 1, 2, ph, pw, xp)                                      # images 1, 2

@@ -264,9 +264,15 @@ def test_generator_gives_its_transposed_convs_channel_major_inputs_with_numba():
     with kernels.use_backend("numba"):
         G = Generator(10, 16, 0.5, rng=np.random.default_rng(0))
         seen = []
+
+        def recording(forward):
+            def forward_and_record(x):
+                seen.append(is_channel_major(x.data))
+                return forward(x)
+            return forward_and_record
+
         for up in G.ups:
-            forward = up.forward
-            up.forward = lambda x, forward=forward: (seen.append(is_channel_major(x.data)), forward(x))[1]
+            up.forward = recording(up.forward)
         G(np.random.default_rng(1).random((3, 100), dtype=np.float32), np.array([0, 4, 9]))
     # the first input comes from the linear layer (plain NCHW); the others follow a conv
     assert seen == [False] + [True] * (len(G.ups) - 1)

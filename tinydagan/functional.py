@@ -10,6 +10,7 @@ import numpy as np
 
 from . import ops
 from .ops.conv import Conv2dFunction, ConvTranspose2dFunction
+from .tensor import Tensor
 
 __all__ = ["conv2d", "conv_transpose2d", "linear", "global_avg_pool2d", "relu", "leaky_relu",
            "tanh", "sigmoid", "log_softmax", "softmax", "logsumexp", "cross_entropy",
@@ -153,7 +154,8 @@ def dropout(x, p=0.5, training=True, rng=None):
     # conv): then x * mask and its gradient g * mask keep that layout too, and the next
     # conv reads them without a copy. The mask is drawn in shape order either way.
     scale = x.dtype.type(1 / (1 - p))
-    mask = np.multiply(keep, scale, out=np.empty_like(getattr(x, "data", x)))
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    mask = np.multiply(keep, scale, out=np.empty_like(data))
     return x * mask
 
 

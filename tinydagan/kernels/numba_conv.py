@@ -144,7 +144,7 @@ def im2col(xp, n0, kh, kw, sh, sw, ho, wo, cols):
     p = ho * wo
     nb = cols.shape[1] // p
     blk = _stride2_block(sw, wo)
-    j_inner = sw > 1 and (wo >= 8 or blk > 0)   # see below
+    j_inner = sw > 1 and (wo >= 8 or blk > 0)   # rows of 8+ outputs, or stride-2 rows of 4: see below
     for c in range(nc):
         for i in range(kh):
             if not j_inner:
@@ -165,9 +165,10 @@ def im2col(xp, n0, kh, kw, sh, sw, ho, wo, cols):
                 # A strided copy is a gather, not a SIMD copy. For rows of 8+ outputs,
                 # reading each input row once for all j (j innermost, the row stays in L1)
                 # measured 1.2-1.5x faster; for stride 1 or shorter rows it was slower.
-                # Stride 2 (the paper's) copies fixed blocks of 8 or 4 outputs: with the
-                # block size and the stride known to the compiler, LLVM turns a block into
-                # a few vector loads and shuffles instead of a scalar loop.
+                # Stride 2 (the paper's) copies fixed blocks of 8 or 4 outputs (so rows of
+                # 4 come here too): with the block size and the stride known to the
+                # compiler, LLVM turns a block into a few vector loads and shuffles instead
+                # of a scalar loop. The literal 2 below *is* sw (blk > 0 only if sw == 2).
                 for n in range(nb):
                     for a in range(ho):
                         src = xp[c, n0 + n, a * sh + i]
@@ -203,7 +204,7 @@ def col2im(cols, kh, kw, sh, sw, ho, wo, xp, n0):
     p = ho * wo
     nb = cols.shape[1] // p
     blk = _stride2_block(sw, wo)
-    j_inner = sw > 1 and (wo >= 8 or blk > 0)   # as in im2col
+    j_inner = sw > 1 and (wo >= 8 or blk > 0)   # as in im2col; the literal 2 below is sw
     for c in range(nc):
         for n in range(nb):
             xp[c, n0 + n] = 0
