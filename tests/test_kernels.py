@@ -9,6 +9,8 @@ import pytest
 from tinydagan import kernels
 from tinydagan.kernels import numba_conv, reference
 
+from layouts import channel_major, is_channel_major
+
 # (N, C, H, W, O, kH, kW, stride, padding): non-square kernels, stride 1 / 2, padding 0 / 1 / 2
 CONV_CASES = [
     (1, 1, 5, 5, 1, 3, 3, (1, 1), (0, 0)),
@@ -267,11 +269,6 @@ def test_conv_transpose2d_backward_in_one_call_matches_the_three_kernels(backend
         assert_gradients(got, want, needs)
 
 
-def is_channel_major(a):
-    """An NCHW-shaped array stored as (C, N, H, W) in memory."""
-    return a.transpose(1, 0, 2, 3).flags.c_contiguous
-
-
 @pytest.mark.parametrize("case", [CONV_CASES[1], CONV_CASES[4]], ids=["3x3", "1x1"])
 def test_numba_returns_channel_major_views_and_reads_any_layout(case):
     """Outputs are (C, N, H, W) in memory with the NCHW shape; inputs may be stored either way
@@ -281,8 +278,7 @@ def test_numba_returns_channel_major_views_and_reads_any_layout(case):
     gx, gw, gb = numba_conv.conv2d_backward(grad_y, x, weight, stride, padding)
     assert is_channel_major(y) and is_channel_major(gx) and gw.flags.c_contiguous
     assert y.shape == (x.shape[0], weight.shape[0]) + y.shape[2:] and gx.shape == x.shape
-    for layout in (lambda a: np.ascontiguousarray(a.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3),
-                   np.asfortranarray):
+    for layout in (channel_major, np.asfortranarray):
         x2, gy2 = layout(x), layout(grad_y)
         if min(x.shape[:2]) > 1:                 # (with N or C = 1 both layouts coincide)
             assert not x2.flags.c_contiguous
@@ -379,7 +375,7 @@ def test_conv_layer_keeps_cols_only_when_the_weight_gradient_is_needed():
 
 LAYOUTS = {
     "C": lambda a: a,
-    "channel-major": lambda a: np.ascontiguousarray(a.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3),
+    "channel-major": channel_major,
     "fortran": np.asfortranarray,
     "gappy view": lambda a: np.concatenate([a, a], axis=3)[:, :, :, ::2],   # not contiguous at all
 }

@@ -7,6 +7,8 @@ import tinydagan as td
 import tinydagan.functional as F
 from tinydagan import kernels, nn
 
+from layouts import channel_major, is_channel_major
+
 
 @pytest.fixture(params=["reference", "numba"])
 def backend(request):
@@ -229,15 +231,6 @@ def test_functional_conv_rejects_bad_shapes():
 ])
 def test_parameter_free_and_stochastic_layers_gradcheck(make):
     assert td.gradcheck(lambda x: make()(x), [t((3, 2, 2, 2), 11)])
-
-
-def channel_major(a):
-    """The same values stored (C, N, H, W) in memory, NCHW-shaped: what the numba kernels return."""
-    return np.ascontiguousarray(a.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
-
-
-def is_channel_major(a):
-    return a.transpose(1, 0, 2, 3).flags.c_contiguous
 
 
 def test_concatenate_and_dropout_keep_the_memory_layout_of_their_input():
