@@ -11,9 +11,9 @@ in one call); GFLOP/s of the whole forward + backward (3 matmul-sized products:
 (M, K, N), measured in the same run.
 
 Inputs are in the memory layout they have inside the networks: the numba kernels return
-channel-major arrays (see tinydagan/kernels/numba_conv.py), and the element-wise layers, the
-dropout and the concatenation with the label maps keep that layout, so a layer fed by a
-conv gets a channel-major x and grad_y. Only D's first conv (images) and G's first
+batch-last arrays, (C, H, W, N) in memory (see tinydagan/kernels/numba_conv.py), and the
+element-wise layers, the dropout and the concatenation with the label maps keep that
+layout, so a layer fed by a conv gets a batch-last x and grad_y. Only D's first conv (images) and G's first
 transposed conv (the linear layer's output, reshaped) get plain NCHW inputs.
 A 2048^3 matmul is also timed, for context only (it is not the denominator).
 
@@ -40,7 +40,7 @@ from tinydagan import kernels  # noqa: E402
 BATCH = 64
 NUM_CLASSES = 10  # the label maps concatenated before every transposed conv
 
-# size: input H = W; nchw_input: the layer's input is plain NCHW in the network (else channel-major)
+# size: input H = W; nchw_input: the layer's input is plain NCHW in the network (else batch-last)
 Layer = namedtuple("Layer", "name kind cin cout size k stride pad out_pad nchw_input")
 
 
@@ -83,9 +83,9 @@ def main_gemm(layer):
     return layer.cout * layer.k**2, layer.cin, BATCH * layer.size**2  # w.T @ x, then col2im
 
 
-def channel_major(a):
-    """The same values stored (C, N, H, W) in memory, NCHW-shaped: what the numba kernels return."""
-    return np.ascontiguousarray(a.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+def batch_last(a):
+    """The same values stored (C, H, W, N) in memory, NCHW-shaped: what the numba kernels return."""
+    return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
 
 
 def layer_calls(layer, rng):
@@ -93,18 +93,18 @@ def layer_calls(layer, rng):
     st, pd, op = (layer.stride,) * 2, (layer.pad,) * 2, (layer.out_pad,) * 2
     x = rng.standard_normal((BATCH, layer.cin, layer.size, layer.size), dtype=np.float32)
     if not layer.nchw_input:
-        x = channel_major(x)
+        x = batch_last(x)
     b = np.zeros(layer.cout, np.float32)
     if layer.kind == "conv":
         w = rng.standard_normal((layer.cout, layer.cin, layer.k, layer.k), dtype=np.float32)
-        gy = channel_major(np.ones_like(kernels.conv2d_forward(x, w, b, st, pd)))
+        gy = batch_last(np.ones_like(kernels.conv2d_forward(x, w, b, st, pd)))
         saved = {}  # as the autograd layer does: the forward may keep its cols for grad_w
         return {
             "fwd": lambda: kernels.conv2d_forward(x, w, b, st, pd, saved),
             "bwd": lambda: kernels.conv2d_backward(gy, x, w, st, pd, (True, True, True), saved),
         }
     w = rng.standard_normal((layer.cin, layer.cout, layer.k, layer.k), dtype=np.float32)
-    gy = channel_major(np.ones_like(kernels.conv_transpose2d_forward(x, w, b, st, pd, op)))
+    gy = batch_last(np.ones_like(kernels.conv_transpose2d_forward(x, w, b, st, pd, op)))
     return {
         "fwd": lambda: kernels.conv_transpose2d_forward(x, w, b, st, pd, op),
         "bwd": lambda: kernels.conv_transpose2d_backward(gy, x, w, st, pd),

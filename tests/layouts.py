@@ -1,13 +1,13 @@
 """Memory-layout helpers shared by the tests: the numba kernels store NCHW-shaped arrays
-channel-major, (C, N, H, W) in memory (see tinydagan/kernels/numba_conv.py)."""
+batch-last, (C, H, W, N) in memory (see tinydagan/kernels/numba_conv.py)."""
 import numpy as np
 
 
-def channel_major(a):
-    """The same values stored (C, N, H, W) in memory, NCHW-shaped: what the numba kernels return."""
-    return np.ascontiguousarray(a.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+def batch_last(a):
+    """The same values stored (C, H, W, N) in memory, NCHW-shaped: what the numba kernels return."""
+    return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
 
 
-def is_channel_major(a):
-    """An NCHW-shaped array stored as (C, N, H, W) in memory."""
-    return a.transpose(1, 0, 2, 3).flags.c_contiguous
+def is_batch_last(a):
+    """An NCHW-shaped array stored as (C, H, W, N) in memory."""
+    return a.transpose(1, 2, 3, 0).flags.c_contiguous

@@ -9,7 +9,7 @@ import pytest
 from tinydagan import kernels
 from tinydagan.kernels import numba_conv, reference
 
-from layouts import channel_major, is_channel_major
+from layouts import batch_last, is_batch_last
 
 # (N, C, H, W, O, kH, kW, stride, padding): non-square kernels, stride 1 / 2, padding 0 / 1 / 2
 CONV_CASES = [
@@ -20,10 +20,12 @@ CONV_CASES = [
     (1, 4, 6, 7, 2, 1, 1, (1, 1), (0, 0)),   # NIN: a 1x1 conv
     (2, 2, 9, 8, 3, 5, 5, (2, 2), (2, 2)),
     (2, 3, 6, 5, 2, 3, 2, (1, 2), (2, 1)),
-    (2, 2, 17, 18, 3, 3, 3, (2, 2), (1, 1)),  # stride 2 with 9 outputs per row (j-inner loops)
-    (2, 2, 9, 16, 3, 3, 3, (2, 2), (1, 1)),   # stride 2, 8 outputs per row: blocks of 8
-    (2, 2, 8, 8, 3, 3, 3, (2, 2), (1, 1)),    # stride 2, 4 outputs per row: blocks of 4
-    (2, 2, 6, 31, 2, 3, 2, (1, 2), (0, 1)),   # 16 outputs per row, two blocks of 8; kW 2
+    (2, 2, 17, 18, 3, 3, 3, (2, 2), (1, 1)),  # stride 2, 9 outputs per row
+    (2, 2, 9, 16, 3, 3, 3, (2, 2), (1, 1)),   # stride 2, 8 outputs per row
+    (2, 2, 8, 8, 3, 3, 3, (2, 2), (1, 1)),    # stride 2, 4 outputs per row (the 16x16 D's conv6)
+    (2, 2, 6, 31, 2, 3, 2, (1, 2), (0, 1)),   # 16 outputs per row; kW 2
+    (3, 2, 4, 4, 2, 3, 3, (1, 1), (0, 0)),    # 'valid' 4x4 -> 2x2 (the 16x16 D's conv7)
+    (2, 2, 3, 4, 2, 3, 3, (2, 1), (2, 2)),    # whole output rows and columns in the border
 ]
 # (N, Cin, H, W, Cout, kH, kW, stride, padding, output_padding)
 TCONV_CASES = [
@@ -33,9 +35,9 @@ TCONV_CASES = [
     (3, 2, 4, 3, 2, 4, 4, (2, 2), (1, 1), (0, 0)),
     (1, 3, 5, 4, 2, 3, 3, (1, 1), (2, 1), (0, 0)),
     (2, 2, 3, 3, 3, 2, 3, (2, 2), (0, 1), (1, 1)),
-    (2, 2, 8, 9, 2, 5, 5, (2, 2), (2, 2), (1, 1)),   # 8+ inputs per row: j-inner col2im
-    (2, 2, 3, 8, 2, 5, 5, (2, 2), (2, 2), (1, 1)),   # 8 inputs per row: stride-2 blocks of 8
-    (2, 3, 4, 4, 2, 5, 5, (2, 2), (2, 2), (0, 0)),   # 4 inputs per row: blocks of 4
+    (2, 2, 8, 9, 2, 5, 5, (2, 2), (2, 2), (1, 1)),   # 9 inputs per row
+    (2, 2, 3, 8, 2, 5, 5, (2, 2), (2, 2), (1, 1)),   # 8 inputs per row
+    (2, 3, 4, 4, 2, 5, 5, (2, 2), (2, 2), (0, 0)),   # no output_padding
 ]
 TOL = {np.float32: dict(rtol=1e-4, atol=1e-5), np.float64: dict(rtol=1e-10, atol=1e-12)}
 
@@ -198,16 +200,13 @@ def test_numba_conv_transpose2d_matches_reference(case, dtype):
 
 
 @pytest.mark.parametrize("padding", [(1, 1), (0, 0)], ids=["padded", "unpadded"])
-@pytest.mark.parametrize("images_per_chunk", [1, 2, 5])
-def test_numba_batch_chunking_does_not_change_results(monkeypatch, images_per_chunk, padding):
-    """The batch is processed in chunks; with 2 per chunk the last of 5 images is alone.
-
-    Without padding the chunks are views of x (no padded copy) and col2im writes straight
-    into grad_x, a separate code path.
-    """
+@pytest.mark.parametrize("pixels_per_chunk", [1, 5, 7, 100])
+def test_numba_chunking_does_not_change_results(monkeypatch, pixels_per_chunk, padding):
+    """The output pixels are processed in chunks (5 per chunk: the last of 36 or 16 pixels
+    is alone; 7: a chunk starts in the middle of a row; 100: one chunk for all)."""
     x, weight, bias, grad_y, stride, padding = make_conv((5, 3, 6, 6, 4, 3, 3, (1, 1), padding), np.float64)
-    cols_bytes_per_image = (3 * 3 * 3) * (6 * 6) * 8
-    monkeypatch.setattr(numba_conv, "CHUNK_BYTES", images_per_chunk * cols_bytes_per_image)
+    cols_bytes_per_pixel = (3 * 3 * 3) * 5 * 8                          # C*kH*kW rows, N images
+    monkeypatch.setattr(numba_conv, "CHUNK_BYTES", pixels_per_chunk * cols_bytes_per_pixel)
     np.testing.assert_allclose(numba_conv.conv2d_forward(x, weight, bias, stride, padding),
                                reference.conv2d_forward(x, weight, bias, stride, padding))
     np.testing.assert_allclose(numba_conv.conv2d_backward_input(grad_y, weight, x.shape, stride, padding),
@@ -270,15 +269,15 @@ def test_conv_transpose2d_backward_in_one_call_matches_the_three_kernels(backend
 
 
 @pytest.mark.parametrize("case", [CONV_CASES[1], CONV_CASES[4]], ids=["3x3", "1x1"])
-def test_numba_returns_channel_major_views_and_reads_any_layout(case):
-    """Outputs are (C, N, H, W) in memory with the NCHW shape; inputs may be stored either way
+def test_numba_returns_batch_last_views_and_reads_any_layout(case):
+    """Outputs are (C, H, W, N) in memory with the NCHW shape; inputs may be stored either way
     (or Fortran-ordered) and give the same numbers."""
     x, weight, bias, grad_y, stride, padding = make_conv(case, np.float64)
     y = numba_conv.conv2d_forward(x, weight, bias, stride, padding)
     gx, gw, gb = numba_conv.conv2d_backward(grad_y, x, weight, stride, padding)
-    assert is_channel_major(y) and is_channel_major(gx) and gw.flags.c_contiguous
+    assert is_batch_last(y) and is_batch_last(gx) and gw.flags.c_contiguous
     assert y.shape == (x.shape[0], weight.shape[0]) + y.shape[2:] and gx.shape == x.shape
-    for layout in (channel_major, np.asfortranarray):
+    for layout in (batch_last, np.asfortranarray):
         x2, gy2 = layout(x), layout(grad_y)
         if min(x.shape[:2]) > 1:                 # (with N or C = 1 both layouts coincide)
             assert not x2.flags.c_contiguous
@@ -287,20 +286,20 @@ def test_numba_returns_channel_major_views_and_reads_any_layout(case):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
-def test_numba_conv_transpose2d_output_is_channel_major():
+def test_numba_conv_transpose2d_output_is_batch_last():
     x, weight, bias, grad_y, stride, padding, out_pad = make_tconv(TCONV_CASES[1], np.float32)
     y = numba_conv.conv_transpose2d_forward(x, weight, bias, stride, padding, out_pad)
     gx, _, _ = numba_conv.conv_transpose2d_backward(grad_y, x, weight, stride, padding)
-    assert is_channel_major(y) and is_channel_major(gx)
+    assert is_batch_last(y) and is_batch_last(gx)
 
 
-@pytest.mark.parametrize("images_per_chunk", [1, 2])
-def test_numba_transposed_backward_shares_one_im2col_per_chunk(monkeypatch, images_per_chunk):
+@pytest.mark.parametrize("pixels_per_chunk", [1, 3])
+def test_numba_transposed_backward_shares_one_im2col_per_chunk(monkeypatch, pixels_per_chunk):
     """grad_x and grad_w of a transposed conv come from the same chunked im2col of grad_y."""
     x, weight, bias, grad_y, stride, padding, out_pad = make_tconv((5, 3, 4, 4, 2, 5, 5, (2, 2), (2, 2), (1, 1)),
                                                                    np.float64)
-    cols_bytes_per_image = (2 * 5 * 5) * (4 * 4) * 8
-    monkeypatch.setattr(numba_conv, "CHUNK_BYTES", images_per_chunk * cols_bytes_per_image)
+    cols_bytes_per_pixel = (2 * 5 * 5) * 5 * 8                          # of x's 4x4 pixels
+    monkeypatch.setattr(numba_conv, "CHUNK_BYTES", pixels_per_chunk * cols_bytes_per_pixel)
     gx, gw, gb = numba_conv.conv_transpose2d_backward(grad_y, x, weight, stride, padding)
     np.testing.assert_allclose(gx, reference.conv_transpose2d_backward_input(grad_y, weight, x.shape, stride, padding))
     np.testing.assert_allclose(gw, reference.conv_transpose2d_backward_weight(grad_y, x, weight.shape, stride, padding))
@@ -322,10 +321,10 @@ def test_numba_forward_keeps_cols_for_the_weight_gradient(monkeypatch, case, bud
     y = numba_conv.conv2d_forward(x, weight, bias, stride, padding, saved)
     expect_cols = budget == "default" and weight.shape[2:] != (1, 1)
     assert ("cols" in saved) == expect_cols
-    if expect_cols:                                      # [(n0, n1, cols of images n0:n1)]
+    if expect_cols:                                      # [(q0, q1, cols of output pixels q0:q1)]
         k, p = weight[0].size, y.shape[2] * y.shape[3]
-        assert [(n0, n1) for n0, n1, _ in saved["cols"]] == [(0, x.shape[0])]
-        assert saved["cols"][0][2].shape == (k, x.shape[0] * p)
+        assert [(q0, q1) for q0, q1, _ in saved["cols"]] == [(0, p)]
+        assert saved["cols"][0][2].shape == (k, p * x.shape[0])
     np.testing.assert_allclose(y, reference.conv2d_forward(x, weight, bias, stride, padding), **TOL[np.float64])
     got = numba_conv.conv2d_backward(grad_y, x, weight, stride, padding, (True, True, True), saved)
     assert "cols" not in saved
@@ -339,10 +338,10 @@ def test_numba_forward_keeps_cols_for_the_weight_gradient(monkeypatch, case, bud
 
 def test_numba_kept_cols_are_per_chunk(monkeypatch):
     x, weight, bias, grad_y, stride, padding = make_conv((5, 3, 6, 6, 4, 3, 3, (1, 1), (1, 1)), np.float64)
-    monkeypatch.setattr(numba_conv, "CHUNK_BYTES", 2 * (3 * 3 * 3) * (6 * 6) * 8)   # 2 images per chunk
+    monkeypatch.setattr(numba_conv, "CHUNK_BYTES", 16 * (3 * 3 * 3) * 5 * 8)   # 16 output pixels per chunk
     saved = {}
     numba_conv.conv2d_forward(x, weight, bias, stride, padding, saved)
-    assert [(n0, n1) for n0, n1, _ in saved["cols"]] == [(0, 2), (2, 4), (4, 5)]
+    assert [(q0, q1) for q0, q1, _ in saved["cols"]] == [(0, 16), (16, 32), (32, 36)]
     gw = numba_conv.conv2d_backward(grad_y, x, weight, stride, padding, (False, True, False), saved)[1]
     np.testing.assert_allclose(gw, reference.conv2d_backward_weight(grad_y, x, weight.shape, stride, padding))
 
@@ -375,7 +374,7 @@ def test_conv_layer_keeps_cols_only_when_the_weight_gradient_is_needed():
 
 LAYOUTS = {
     "C": lambda a: a,
-    "channel-major": channel_major,
+    "batch-last": batch_last,
     "fortran": np.asfortranarray,
     "gappy view": lambda a: np.concatenate([a, a], axis=3)[:, :, :, ::2],   # not contiguous at all
 }
@@ -399,14 +398,14 @@ def test_leaky_relu_kernels_match_the_definition(dtype, layout, slope):
         grad = module.leaky_relu_backward(g, a, slope)
         assert grad.dtype == dtype
         np.testing.assert_allclose(grad, want_g, rtol=1e-6)
-    if layout == "channel-major":                        # the fused kernel keeps the layout
+    if layout == "batch-last":                        # the fused kernel keeps the layout
         assert numba_elementwise.leaky_relu_forward(a, slope).strides == a.strides
 
 
 def test_leaky_relu_backward_with_different_layouts_falls_back_correctly():
     from tinydagan.kernels import numba_elementwise
     rng = np.random.default_rng(2)
-    a = LAYOUTS["channel-major"](rng.standard_normal((3, 4, 5, 6)).astype(np.float32))
+    a = LAYOUTS["batch-last"](rng.standard_normal((3, 4, 5, 6)).astype(np.float32))
     g = rng.standard_normal((3, 4, 5, 6)).astype(np.float32)          # plain NCHW
     np.testing.assert_allclose(numba_elementwise.leaky_relu_backward(g, a, 0.2), np.where(a > 0, g, 0.2 * g),
                                rtol=1e-6)
@@ -515,17 +514,35 @@ def test_conv2d_matches_torch(case):
                                tw.grad.numpy(), rtol=1e-10)
 
 
-@pytest.mark.parametrize("ph, pw", [(1, 1), (2, 0), (0, 2), (2, 1)])
-def test_pad_into_writes_the_zero_border_itself_and_crop_from_inverts_it(ph, pw):
-    """pad_into fills every element of its images in xp (the buffer comes from np.empty),
-    here a buffer full of NaN; crop_from takes the middle back out."""
-    x = np.random.default_rng(0).standard_normal((3, 5, 4, 6)).astype(np.float32)  # (C, N, H, W)
-    xp = np.full((3, 3, 4 + 2 * ph, 6 + 2 * pw), np.nan, np.float32)               # 3 images
-    numba_conv.pad_into(x, 1, 2, ph, pw, xp)                                      # images 1, 2
-    expected = np.pad(x[:, 1:3], ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    np.testing.assert_array_equal(xp[:, :2], expected)
-    assert np.isnan(xp[:, 2]).all()                                                 # nb = 2 only
-    back = np.full_like(x, np.nan)
-    numba_conv.crop_from(xp, 2, ph, pw, back, 3)
-    np.testing.assert_array_equal(back[:, 3:5], x[:, 1:3])
-    assert np.isnan(back[:, :3]).all()
+@pytest.mark.parametrize("geometry", [(3, 3, 1, 1, 1, 1), (3, 3, 2, 2, 1, 1), (3, 2, 2, 1, 2, 0),
+                                      (2, 3, 1, 2, 0, 2), (3, 3, 1, 1, 0, 0)])
+def test_im2col_fills_every_entry_and_col2im_is_its_adjoint(geometry):
+    """One chunk in the middle of the output pixels (q0 > 0), buffers full of NaN: im2col
+    writes every entry of cols (the border as zeros, without a padded copy of x), equal to
+    a slice of the padded input; col2im adds back exactly what <cols, im2col(x)> says."""
+    kh, kw, sh, sw, ph, pw = geometry
+    rng = np.random.default_rng(0)
+    c, h, w, n = 2, 5, 6, 3
+    x = rng.standard_normal((c, h, w, n))                                         # (C, H, W, N)
+    ho, wo = conv_out(h, kh, sh, ph), conv_out(w, kw, sw, pw)
+    q0, q1 = 2, ho * wo - 1                                                       # pixels 2 .. P-2
+    cols = np.full((c * kh * kw, (q1 - q0) * n), np.nan)
+    numba_conv.im2col(x, kh, kw, sh, sw, ph, pw, wo, q0, cols)
+    xp = np.pad(x, ((0, 0), (ph, ph), (pw, pw), (0, 0)))
+    want = np.stack([xp[:, i : i + sh * (ho - 1) + 1 : sh, j : j + sw * (wo - 1) + 1 : sw]
+                     for i in range(kh) for j in range(kw)], axis=1)              # (C, kH*kW, Ho, Wo, N)
+    want = want.reshape(c * kh * kw, ho * wo, n)[:, q0:q1].reshape(cols.shape)
+    np.testing.assert_array_equal(cols, want)
+    g = rng.standard_normal(cols.shape)
+    gx = np.zeros_like(x)
+    numba_conv.col2im(g, kh, kw, sh, sw, ph, pw, wo, q0, gx)
+    # adjoint: <g, im2col(e)> = <col2im(g), e> for every unit vector e, i.e. for all of x:
+    np.testing.assert_allclose(np.sum(g * cols), np.sum(gx * x), rtol=1e-12)
+    gx_ref = np.zeros_like(xp)
+    g5 = np.full((c, kh * kw, ho * wo, n), 0.0)
+    g5[:, :, q0:q1] = g.reshape(c, kh * kw, q1 - q0, n)
+    g5 = g5.reshape(c, kh, kw, ho, wo, n)
+    for i in range(kh):
+        for j in range(kw):
+            gx_ref[:, i : i + sh * (ho - 1) + 1 : sh, j : j + sw * (wo - 1) + 1 : sw] += g5[:, i, j]
+    np.testing.assert_allclose(gx, gx_ref[:, ph : ph + h, pw : pw + w], rtol=1e-12)

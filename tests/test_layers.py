@@ -7,7 +7,7 @@ import tinydagan as td
 import tinydagan.functional as F
 from tinydagan import kernels, nn
 
-from layouts import channel_major, is_channel_major
+from layouts import batch_last, is_batch_last
 
 
 @pytest.fixture(params=["reference", "numba"])
@@ -234,25 +234,25 @@ def test_parameter_free_and_stochastic_layers_gradcheck(make):
 
 
 def test_concatenate_and_dropout_keep_the_memory_layout_of_their_input():
-    """A channel-major activation stays channel-major through a concatenate (label maps) and a
+    """A batch-last activation stays batch-last through a concatenate (label maps) and a
     dropout, so the next numba conv needs no layout copy; the values do not depend on it."""
     rng = np.random.default_rng(0)
     plain = rng.standard_normal((4, 3, 5, 5)).astype(np.float32)
     maps = rng.standard_normal((4, 2, 5, 5)).astype(np.float32)
-    for a, expect_cm in ((plain, False), (channel_major(plain), True)):
+    for a, expect_cm in ((plain, False), (batch_last(plain), True)):
         x = td.Tensor(a, requires_grad=True)
         y = td.ops.concatenate([x, td.Tensor(maps)], axis=1)
-        assert is_channel_major(y.data) == expect_cm and y.data.flags.c_contiguous != expect_cm
+        assert is_batch_last(y.data) == expect_cm and y.data.flags.c_contiguous != expect_cm
         np.testing.assert_array_equal(y.data, np.concatenate([plain, maps], axis=1))
         d = F.dropout(x, 0.5, True, np.random.default_rng(3))
-        assert is_channel_major(d.data) == expect_cm
+        assert is_batch_last(d.data) == expect_cm
         keep = np.random.default_rng(3).random(plain.shape, dtype=np.float32) >= 0.5  # shape order
         np.testing.assert_array_equal(d.data, plain * keep * np.float32(2))
         d.sum().backward()
         np.testing.assert_array_equal(x.grad, keep * np.float32(2))
 
 
-def test_generator_gives_its_transposed_convs_channel_major_inputs_with_numba():
+def test_generator_gives_its_transposed_convs_batch_last_inputs_with_numba():
     from tinydagan.models import Generator
     with kernels.use_backend("numba"):
         G = Generator(10, 16, 0.5, rng=np.random.default_rng(0))
@@ -260,7 +260,7 @@ def test_generator_gives_its_transposed_convs_channel_major_inputs_with_numba():
 
         def recording(forward):
             def forward_and_record(x):
-                seen.append(is_channel_major(x.data))
+                seen.append(is_batch_last(x.data))
                 return forward(x)
             return forward_and_record
 

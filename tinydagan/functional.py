@@ -150,7 +150,7 @@ def dropout(x, p=0.5, training=True, rng=None):
     if rng is None:
         raise ValueError("dropout: pass the np.random.Generator to draw the mask from (rng=...)")
     keep = rng.random(x.shape, dtype=np.float32) >= p          # (same shape as x) bool
-    # 0 or 1/(1-p), in x's dtype, stored in x's memory layout (channel-major after a numba
+    # 0 or 1/(1-p), in x's dtype, stored in x's memory layout (batch-last after a numba
     # conv): then x * mask and its gradient g * mask keep that layout too, and the next
     # conv reads them without a copy. The mask is drawn in shape order either way.
     scale = x.dtype.type(1 / (1 - p))

@@ -89,25 +89,26 @@ section("2. im2col: a convolution as one matrix product")
 img = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)        # (N=1, C=1, 4, 4)
 k = np.array([[[[1, 0, -1], [1, 0, -1], [1, 0, -1]]]], np.float32)  # (O=1, C=1, 3, 3)
 print("input image:\n", img[0, 0])
-# Each COLUMN of cols is one 3x3 window, flattened: cols[(c, i, j), (n, a, b)].
+# Each COLUMN of cols is one 3x3 window, flattened: cols[(c, i, j), (a, b, n)].
 cols_by_hand = np.stack([img[0, 0, a:a + 3, b:b + 3].reshape(-1)
                          for a in range(2) for b in range(2)], axis=1)          # (9, 4)
 cols_numba = np.empty((9, 4), np.float32)
-# The library's kernel reads channel-major memory, (C, N, H, W). Arguments: from image
-# n0 = 0 on, kernel 3x3, stride 1x1, output 2x2.
-numba_conv.im2col(img.transpose(1, 0, 2, 3), 0, 3, 3, 1, 1, 2, 2, cols_numba)
+# The library's kernel reads batch-last memory, (C, H, W, N). Arguments: kernel 3x3,
+# stride 1x1, padding 0x0, 2 output pixels per row, from output pixel q0 = 0 on.
+numba_conv.im2col(img.transpose(1, 2, 3, 0), 3, 3, 1, 1, 0, 0, 2, 0, cols_numba)
 print("cols (9 kernel offsets x 4 output pixels):\n", cols_by_hand)
 assert np.array_equal(cols_by_hand, cols_numba)
 y_mat = (k.reshape(1, 9) @ cols_by_hand).reshape(1, 1, 2, 2)    # (O, 9) @ (9, 4) -> (O, 4)
 print("weight (1, 9) @ cols (9, 4) ->", y_mat.reshape(-1), " conv2d ->",
       reference.conv2d_forward(img, k, None, (1, 1), (0, 0)).reshape(-1))
 print("The Numba kernel builds cols for a whole chunk of the batch, so each layer is one")
-print("large BLAS matmul (O, C*kH*kW) @ (C*kH*kW, N*Ho*Wo) -- see kernels/numba_conv.py.")
-print("That product comes out channel-major, (O, N*Ho*Wo); the kernel keeps it that way in")
-print("memory and hands back an NCHW-shaped *view* of it (free), so no layout copy is needed:")
+print("large BLAS matmul (O, C*kH*kW) @ (C*kH*kW, Ho*Wo*N) -- see kernels/numba_conv.py.")
+print("That product comes out batch-last, (O, Ho*Wo*N); the kernel keeps it that way in")
+print("memory and hands back an NCHW-shaped *view* of it (free), so no layout copy is needed.")
+print("(Batch last, because then im2col copies the N images of one pixel as one block.)")
 y_fast = numba_conv.conv2d_forward(x, weight, bias, (1, 1), (1, 1))
 print("  shape", y_fast.shape, " strides (bytes)", y_fast.strides,
-      " -> the C axis is outermost in memory")
+      " -> C outermost, N innermost in memory")
 
 # ----------------------------------------------------------------------------------------------
 section("3. Output sizes")

@@ -32,8 +32,8 @@ The initial backend comes from the environment variable ``TINYDAGAN_BACKEND``
 ``stride``, ``padding`` and ``output_padding`` are ``(h, w)`` int tuples. The layers in
 ``tinydagan.nn`` validate what users pass them; the Numba conv kernels also check that the
 shapes they get fit together (their loops do not check indices). They accept float32 and float64,
-and inputs of any memory layout. The numba backend returns channel-major arrays (NCHW
-shape, ``(C, N, H, W)`` memory; see ``numba_conv.py``), the reference backend plain NCHW.
+and inputs of any memory layout. The numba backend returns batch-last arrays (NCHW
+shape, ``(C, H, W, N)`` memory; see ``numba_conv.py``), the reference backend plain NCHW.
 """
 import os
 from contextlib import contextmanager

@@ -3,8 +3,8 @@
 Same interface and formulas as ``reference.py`` (read that first). The speed comes from
 turning a convolution into a matrix product, which numpy hands to its BLAS (OpenBLAS):
 
-    cols[(c, i, j), (n, a, b)] = x_pad[c, n, a*sh + i, b*sw + j]     # im2col: (C*kH*kW, N*Ho*Wo)
-    y2 = w.reshape(O, C*kH*kW) @ cols                                  # (O, N*Ho*Wo) = y, channel-major
+    cols[(c, i, j), (a, b, n)] = x_pad[c, a*sh + i, b*sw + j, n]     # im2col: (C*kH*kW, Ho*Wo*N)
+    y2 = w.reshape(O, C*kH*kW) @ cols                                  # (O, Ho*Wo*N) = y, batch-last
     y2 += bias[:, None]
 
 and the gradients are the two other products of the same three matrices:
@@ -15,24 +15,35 @@ and the gradients are the two other products of the same three matrices:
 came from. A transposed convolution is the adjoint of a convolution, so it reuses the same
 building blocks with input and output swapped (its forward is a conv's input gradient).
 
-**Memory layout: channel-major.** Arrays keep PyTorch's NCHW *shape*, but these kernels
-store their outputs channel-major, ``(C, N, H, W)`` in memory, and return the NCHW-shaped
-view ``y_cm.transpose(1, 0, 2, 3)`` (numpy strides make the transpose free). The reason is
-the line ``y2 = w2 @ cols`` above: the matrix product *is* channel-major, ``(O, N*Ho*Wo)``,
-so storing it that way costs no copy, and the next layer's im2col reads each input channel
-as one contiguous block. numpy's element-wise operations keep the memory layout of their
-inputs, so activations and their gradients stay channel-major through a whole network;
-an input that arrives in plain NCHW (images, the generator's reshaped linear output) is
-copied once by ``_cm``. (The concatenate and the dropout in tinydagan keep the layout of
-their input for this reason.)
-The matrix products write straight into (column ranges of) channel-major arrays: BLAS
-takes a row stride, so a chunk's slice ``y2[:, n0*P : n1*P]`` needs no copy either.
+**Memory layout: batch-last, (C, H, W, N).** Arrays keep PyTorch's NCHW *shape*, but these
+kernels store their outputs as ``(C, H, W, N)`` in memory (the layout cuda-convnet used),
+and return the NCHW-shaped view ``y_chwn.transpose(3, 0, 1, 2)`` (numpy strides make the
+transpose free). Two reasons:
+
+- the line ``y2 = w2 @ cols`` above: the matrix product *is* ``(O, Ho*Wo*N)``, so storing
+  it that way costs no copy;
+- every element of ``cols`` is one pixel of one image, and with the batch innermost the N
+  images' values of a pixel sit side by side. So im2col and col2im copy blocks of N
+  numbers (64 in training) whatever the stride, kernel or image size: a stride-2 conv or
+  a 4x4 image costs no more per element than a stride-1 conv on 32x32 images. (With the
+  batch outside, ``(C, N, H, W)``, the copies ran along image rows: gathers with stride 2,
+  and rows of only 2-8 numbers at 16x16, 2.6-3 ns per element against 0.3-1 here; see
+  docs/performance.md.) Padding needs no padded copy either: a block whose pixel lies in
+  the zero border is written as zeros (im2col) or skipped (col2im).
+
+numpy's element-wise operations keep the memory layout of their inputs, so activations
+and their gradients stay batch-last through a whole network; an input that arrives in
+plain NCHW (images, the generator's reshaped linear output) is copied once by ``_chwn``.
+(The concatenate and the dropout in tinydagan keep the layout of their input for this
+reason.) The matrix products write straight into (column ranges of) batch-last arrays:
+BLAS takes a row stride, so a chunk's slice ``y2[:, q0*N : q1*N]`` needs no copy either.
 The values are identical either way: ``np.testing`` and every numpy function see only
 the NCHW shape. (PyTorch calls the same idea a "memory format", e.g. channels_last.)
 
-**Chunks.** The batch is cut into chunks so that ``cols`` stays below ``CHUNK_BYTES``: a
-whole-batch ``cols`` can be hundreds of MB, while one chunk-sized buffer, reused by every
-chunk, stays in the L3 cache between im2col and the matrix product.
+**Chunks.** The output pixels ``q = a*Wo + b`` are cut into chunks so that ``cols`` stays
+below ``CHUNK_BYTES``: a whole-batch ``cols`` can be hundreds of MB, while one chunk-sized
+buffer, reused by every chunk, stays in the L3 cache between im2col and the matrix product.
+Chunk ``[q0, q1)`` is the column range ``[q0*N, q1*N)`` of ``cols`` and of ``y2``.
 
 **Keeping cols for the weight gradient.** ``grad_w = grad_y2 @ cols.T`` needs the same
 ``cols`` the forward built. When the autograd layer will need grad_w it passes a dict
@@ -42,7 +53,7 @@ ones at 32x32); otherwise the backward runs im2col again. Memory for time: the c
 alive until the backward has used them.
 
 **1x1 convolutions** (NIN layers) need no im2col at all: with stride 1 and no padding,
-``cols`` *is* the channel-major input, ``x_cm.reshape(C, N*H*W)``, so a NIN layer is three
+``cols`` *is* the batch-last input, ``x_chwn.reshape(C, H*W*N)``, so a NIN layer is three
 plain matrix products.
 
 The Numba helpers are single-threaded (``nogil``): numpy's OpenBLAS already uses every
@@ -74,189 +85,77 @@ SAVE_COLS_BYTES = 64 * 2**20  # a forward keeps its cols for the weight gradient
 
 
 # ----------------------------------------------------------------------------- Numba kernels
-# Every array here is channel-major: x (C, N, H, W). ``n0`` selects images n0, n0+1, ... of
-# a whole-batch array and ``nb`` (or the width of cols) how many, so a chunk never needs a
-# copy just to be contiguous, and one padded buffer (C, images per chunk, Hp, Wp) serves
-# every chunk.
+# Every array here is batch-last: x (C, H, W, N). A chunk is the output pixels q0, q0+1, ...
+# (q = a*Wo + b) and cols holds its columns: (C*kH*kW, (q1 - q0)*N). The innermost loops
+# copy the N images of one pixel, between two views sliced to the same length
+# (dst[m] = src[m]), which LLVM turns into SIMD code.
 
 @njit(cache=True, nogil=True)
-def pad_into(x, n0, nb, ph, pw, xp):
-    """xp[c, n] = x[c, n0 + n] with a border of ph rows and pw columns of zeros, for n < nb.
+def im2col(x, kh, kw, sh, sw, ph, pw, wo, q0, cols):
+    """cols[(c, i, j), (q - q0, n)] = x_pad[c, a*sh + i, b*sw + j, n] for output pixels
+    q = a*Wo + b in [q0, q0 + cols.shape[1] // N); x_pad is x with a zero border of ph rows
+    and pw columns (never built: border pixels are written as zeros).
 
-    x (C, N, H, W), xp (C, nb or more, H + 2ph, W + 2pw).
+    x (C, H, W, N) -> fills cols (C*kH*kW, (q1 - q0)*N).
     """
-    nc, h, w = x.shape[0], x.shape[2], x.shape[3]
-    wp = w + 2 * pw
-    for c in range(nc):
-        for n in range(nb):
-            for r in range(ph):                               # the top and bottom rows
-                top, bottom = xp[c, n, r], xp[c, n, ph + h + r]
-                for b in range(wp):
-                    top[b] = 0
-                    bottom[b] = 0
-            for a in range(h):
-                row = xp[c, n, a + ph]
-                for b in range(pw):                           # the left and right columns
-                    row[b] = 0
-                    row[pw + w + b] = 0
-                src, dst = x[c, n0 + n, a], row[pw : pw + w]
-                for b in range(w):
-                    dst[b] = src[b]
-
-
-@njit(cache=True, nogil=True)
-def crop_from(xp, nb, ph, pw, x, n0):
-    """The adjoint's last step: x[c, n0 + n] = xp[c, n, ph : ph + H, pw : pw + W] for n < nb."""
-    nc, h, w = x.shape[0], x.shape[2], x.shape[3]
-    for c in range(nc):
-        for n in range(nb):
-            for a in range(h):
-                src, dst = xp[c, n, a + ph, pw : pw + w], x[c, n0 + n, a]
-                for b in range(w):
-                    dst[b] = src[b]
-
-
-# im2col and col2im loop over c, i, j explicitly and give stride 1 its own innermost loop,
-# a plain row copy that LLVM turns into SIMD code (measured 5-8x faster than one loop over
-# r = (c, i, j) with a run-time stride; see docs/performance.md). Every innermost copy runs
-# between two views sliced to the same length, dst[b] = src[b]: with an offset inside the
-# index (src[b + j], dst[pw + b]) LLVM vectorised less of it (pad_into measured 2-4x slower).
-
-@njit(cache=True, nogil=True)
-def _stride2_block(sw, wo):
-    """8 or 4 if a stride-2 row of wo outputs splits into blocks of that size, else 0."""
-    if sw != 2:
-        return 0
-    if wo % 8 == 0:
-        return 8
-    if wo % 4 == 0:
-        return 4
-    return 0
-
-
-@njit(cache=True, nogil=True)
-def im2col(xp, n0, kh, kw, sh, sw, ho, wo, cols):
-    """cols[(c, i, j), (n, a, b)] = xp[c, n0 + n, a*sh + i, b*sw + j].
-
-    xp (C, N, H + 2ph, W + 2pw), the zero-padded input -> fills cols (C*kH*kW, nb*Ho*Wo).
-    """
-    nc = xp.shape[0]
-    p = ho * wo
-    nb = cols.shape[1] // p
-    blk = _stride2_block(sw, wo)
-    j_inner = sw > 1 and (wo >= 8 or blk > 0)   # rows of 8+ outputs, or stride-2 rows of 4: see below
+    nc, h, w, n = x.shape
+    q1 = q0 + cols.shape[1] // n
     for c in range(nc):
         for i in range(kh):
-            if not j_inner:
-                for j in range(kw):                  # one row of cols at a time
-                    row = cols[(c * kh + i) * kw + j]
-                    for n in range(nb):
-                        for a in range(ho):
-                            src = xp[c, n0 + n, a * sh + i]
-                            dst = row[n * p + a * wo : n * p + (a + 1) * wo]
-                            if sw == 1:
-                                src = src[j : j + wo]
-                                for b in range(wo):
-                                    dst[b] = src[b]
-                            else:
-                                for b in range(wo):
-                                    dst[b] = src[b * sw + j]
-            else:
-                # A strided copy is a gather, not a SIMD copy. For rows of 8+ outputs,
-                # reading each input row once for all j (j innermost, the row stays in L1)
-                # measured 1.2-1.5x faster; for stride 1 or shorter rows it was slower.
-                # Stride 2 (the paper's) copies fixed blocks of 8 or 4 outputs (so rows of
-                # 4 come here too): with the block size and the stride known to the
-                # compiler, LLVM unrolls a block into straight-line copies at constant
-                # offsets (measured faster than a loop with a run-time stride). The
-                # literal 2 below *is* sw (blk > 0 only if sw == 2).
-                for n in range(nb):
-                    for a in range(ho):
-                        src = xp[c, n0 + n, a * sh + i]
-                        start = n * p + a * wo
-                        for j in range(kw):
-                            dst = cols[(c * kh + i) * kw + j, start : start + wo]
-                            if blk == 8:
-                                for q in range(wo // 8):
-                                    for b in range(8):
-                                        dst[q * 8 + b] = src[2 * (q * 8 + b) + j]
-                            elif blk == 4:
-                                for q in range(wo // 4):
-                                    for b in range(4):
-                                        dst[q * 4 + b] = src[2 * (q * 4 + b) + j]
-                            else:
-                                for b in range(wo):
-                                    dst[b] = src[b * sw + j]
+            for j in range(kw):
+                row = cols[(c * kh + i) * kw + j]
+                for q in range(q0, q1):
+                    a, b = q // wo, q % wo
+                    y, x_ = a * sh + i - ph, b * sw + j - pw     # the input pixel, unpadded
+                    dst = row[(q - q0) * n : (q - q0 + 1) * n]
+                    if 0 <= y < h and 0 <= x_ < w:
+                        src = x[c, y, x_]
+                        for m in range(n):
+                            dst[m] = src[m]
+                    else:                                        # in the zero border
+                        for m in range(n):
+                            dst[m] = 0
 
 
 @njit(cache=True, nogil=True)
-def col2im(cols, kh, kw, sh, sw, ho, wo, xp, n0):
-    """The adjoint of im2col: xp[c, n0 + n, a*sh + i, b*sw + j] += cols[(c, i, j), (n, a, b)].
+def col2im(cols, kh, kw, sh, sw, ph, pw, wo, q0, x):
+    """The adjoint of im2col: x[c, a*sh + i - ph, b*sw + j - pw, n] += cols[(c, i, j), (q - q0, n)]
+    for the output pixels q = a*Wo + b of the chunk; entries that fall in the zero border
+    are dropped (the border is not part of x).
 
-    cols (C*kH*kW, nb*Ho*Wo) -> overwrites xp[:, n0 : n0 + nb] (the padded gradient,
-    border included).
+    cols (C*kH*kW, (q1 - q0)*N) -> adds into x (C, H, W, N), which the caller zeroes once.
     """
-    # The loops run in the order cols is stored (row r = (c, i, j) outer, then n, a), as in
-    # im2col: each cols row is read front to back once. Looping n outer instead reads one
-    # 16-64 byte piece from each of the C*kH*kW rows in turn, a different page every time;
-    # for G's 5x5 transposed conv that was 2-3x slower (latency-bound, see
-    # docs/performance.md). The writes of one channel, xp[c], stay in the L2 cache.
-    nc = xp.shape[0]
-    p = ho * wo
-    nb = cols.shape[1] // p
-    blk = _stride2_block(sw, wo)
-    j_inner = sw > 1 and (wo >= 8 or blk > 0)   # as in im2col; the literal 2 below is sw
+    # The loops run in the order cols is stored (row r = (c, i, j) outer, then q), as in
+    # im2col: each cols row is read front to back once, and the writes of one channel,
+    # x[c], stay in the cache.
+    nc, h, w, n = x.shape
+    q1 = q0 + cols.shape[1] // n
     for c in range(nc):
-        for n in range(nb):
-            xp[c, n0 + n] = 0
         for i in range(kh):
-            if not j_inner:
-                for j in range(kw):
-                    row = cols[(c * kh + i) * kw + j]
-                    for n in range(nb):
-                        for a in range(ho):
-                            src = row[n * p + a * wo : n * p + (a + 1) * wo]
-                            dst = xp[c, n0 + n, a * sh + i]
-                            if sw == 1:
-                                dst = dst[j : j + wo]
-                                for b in range(wo):
-                                    dst[b] += src[b]
-                            else:
-                                for b in range(wo):
-                                    dst[b * sw + j] += src[b]
-            else:
-                for n in range(nb):
-                    for a in range(ho):
-                        dst = xp[c, n0 + n, a * sh + i]
-                        start = n * p + a * wo
-                        for j in range(kw):
-                            src = cols[(c * kh + i) * kw + j, start : start + wo]
-                            if blk == 8:                     # fixed blocks, as in im2col
-                                for q in range(wo // 8):
-                                    for b in range(8):
-                                        dst[2 * (q * 8 + b) + j] += src[q * 8 + b]
-                            elif blk == 4:
-                                for q in range(wo // 4):
-                                    for b in range(4):
-                                        dst[2 * (q * 4 + b) + j] += src[q * 4 + b]
-                            else:
-                                for b in range(wo):
-                                    dst[b * sw + j] += src[b]
+            for j in range(kw):
+                row = cols[(c * kh + i) * kw + j]
+                for q in range(q0, q1):
+                    a, b = q // wo, q % wo
+                    y, x_ = a * sh + i - ph, b * sw + j - pw
+                    if 0 <= y < h and 0 <= x_ < w:
+                        src, dst = row[(q - q0) * n : (q - q0 + 1) * n], x[c, y, x_]
+                        for m in range(n):
+                            dst[m] += src[m]
 
 
 # ----------------------------------------------------------------------------- helpers
 
-def _cm(a, dtype=None):
-    """a (N, C, H, W), any memory layout -> the same numbers as a C-contiguous (C, N, H, W).
+def _chwn(a, dtype=None):
+    """a (N, C, H, W), any memory layout -> the same numbers as a C-contiguous (C, H, W, N).
 
-    Free (a view) when a is already channel-major, as every output of these kernels is.
+    Free (a view) when a is already batch-last, as every output of these kernels is.
     """
-    return np.ascontiguousarray(a.transpose(1, 0, 2, 3), dtype=dtype)
+    return np.ascontiguousarray(a.transpose(1, 2, 3, 0), dtype=dtype)
 
 
-def _nchw(a_cm):
-    """The NCHW-shaped view of a channel-major (C, N, H, W) array (no copy)."""
-    return a_cm.transpose(1, 0, 2, 3)
+def _nchw(a_chwn):
+    """The NCHW-shaped view of a batch-last (C, H, W, N) array (no copy)."""
+    return a_chwn.transpose(3, 0, 1, 2)
 
 
 def _out_size(h, k, s, p):
@@ -299,64 +198,56 @@ def _is_pointwise(geometry):
     return geometry == (1, 1, 1, 1, 0, 0)
 
 
-def _chunks(n, bytes_per_image):
-    """Split range(n) into (start, stop) pieces of about CHUNK_BYTES of cols each."""
-    step = max(1, min(n, CHUNK_BYTES // max(1, bytes_per_image)))
-    return [(s, min(n, s + step)) for s in range(0, n, step)], step
+def _chunks(n_pixels, bytes_per_pixel):
+    """Split the output pixels range(n_pixels) into (q0, q1) pieces of about CHUNK_BYTES of
+    cols each (at least one pixel per piece)."""
+    step = max(1, min(n_pixels, CHUNK_BYTES // max(1, bytes_per_pixel)))
+    return [(s, min(n_pixels, s + step)) for s in range(0, n_pixels, step)], step
 
 
-def _columns(x_cm, geometry, ho, wo, keep=False):
-    """im2col, one chunk of images at a time: yields (n0, n1, cols (C*kH*kW, (n1-n0)*Ho*Wo)).
+def _columns(x_chwn, geometry, ho, wo, keep=False):
+    """im2col, one chunk of output pixels at a time: yields (q0, q1, cols (C*kH*kW, (q1-q0)*N)).
 
-    One cols buffer and one padded-input buffer serve every chunk, so a caller must use
-    each cols before asking for the next; with ``keep`` every chunk gets a fresh array
-    instead, which the caller may keep. For a 1x1 conv, cols is x itself (no copy).
+    One cols buffer serves every chunk, so a caller must use each cols before asking for
+    the next; with ``keep`` every chunk gets a fresh array instead, which the caller may
+    keep. For a 1x1 conv, cols is x itself (no copy).
     """
     kh, kw, sh, sw, ph, pw = geometry
-    c, n, h, w = x_cm.shape
-    k, p = c * kh * kw, ho * wo
+    c, h, w, n = x_chwn.shape
+    k = c * kh * kw
     if _is_pointwise(geometry):
-        yield 0, n, x_cm.reshape(c, n * p)
+        yield 0, h * w, x_chwn.reshape(c, h * w * n)
         return
-    ranges, step = _chunks(n, k * p * x_cm.itemsize)
-    cols_buf = None if keep else np.empty(k * step * p, x_cm.dtype)
-    xp = np.empty((c, step, h + 2 * ph, w + 2 * pw), x_cm.dtype) if ph or pw else None  # pad_into fills it
-    for n0, n1 in ranges:
-        nb = n1 - n0
-        cols = np.empty((k, nb * p), x_cm.dtype) if keep else cols_buf[: k * nb * p].reshape(k, nb * p)
-        if xp is None:                           # no padding: read x itself
-            im2col(x_cm, n0, kh, kw, sh, sw, ho, wo, cols)
-        else:
-            pad_into(x_cm, n0, nb, ph, pw, xp)
-            im2col(xp, 0, kh, kw, sh, sw, ho, wo, cols)
-        yield n0, n1, cols
+    ranges, step = _chunks(ho * wo, k * n * x_chwn.itemsize)
+    cols_buf = None if keep else np.empty(k * step * n, x_chwn.dtype)
+    for q0, q1 in ranges:
+        width = (q1 - q0) * n
+        cols = np.empty((k, width), x_chwn.dtype) if keep else cols_buf[: k * width].reshape(k, width)
+        im2col(x_chwn, kh, kw, sh, sw, ph, pw, wo, q0, cols)
+        yield q0, q1, cols
 
 
-def _col2im_product(w2t, gy2, x_shape_cm, geometry, ho, wo):
-    """grad_x = col2im(w2t @ gy2), one chunk of images at a time -> (C, N, H, W) channel-major.
+def _col2im_product(w2t, gy2, x_shape_chwn, geometry, ho, wo):
+    """grad_x = col2im(w2t @ gy2), one chunk of output pixels at a time -> (C, H, W, N).
 
-    w2t (C*kH*kW, O), gy2 (O, N*Ho*Wo). Used by conv2d's input gradient and by the
+    w2t (C*kH*kW, O), gy2 (O, Ho*Wo*N). Used by conv2d's input gradient and by the
     transposed conv's forward (the same computation).
     """
     kh, kw, sh, sw, ph, pw = geometry
-    c, n, h, w = x_shape_cm
-    k, p = c * kh * kw, ho * wo
+    c, h, w, n = x_shape_chwn
+    k = c * kh * kw
     dtype = np.result_type(w2t, gy2)
-    grad_x = np.empty((c, n, h, w), dtype)
     if _is_pointwise(geometry):
-        np.matmul(w2t, gy2, out=grad_x.reshape(c, n * p))
+        grad_x = np.empty((c, h, w, n), dtype)
+        np.matmul(w2t, gy2, out=grad_x.reshape(c, h * w * n))
         return grad_x
-    ranges, step = _chunks(n, k * p * grad_x.itemsize)
-    cols_buf = np.empty(k * step * p, dtype)
-    xp = np.empty((c, step, h + 2 * ph, w + 2 * pw), dtype) if ph or pw else None
-    for n0, n1 in ranges:
-        nb = n1 - n0
-        cols = np.matmul(w2t, gy2[:, n0 * p : n1 * p], out=cols_buf[: k * nb * p].reshape(k, nb * p))
-        if xp is None:                           # no padding: write into grad_x itself
-            col2im(cols, kh, kw, sh, sw, ho, wo, grad_x, n0)
-        else:
-            col2im(cols, kh, kw, sh, sw, ho, wo, xp, 0)
-            crop_from(xp, nb, ph, pw, grad_x, n0)
+    grad_x = np.zeros((c, h, w, n), dtype)                # col2im adds into it
+    ranges, step = _chunks(ho * wo, k * n * grad_x.itemsize)
+    cols_buf = np.empty(k * step * n, dtype)
+    for q0, q1 in ranges:
+        width = (q1 - q0) * n
+        cols = np.matmul(w2t, gy2[:, q0 * n : q1 * n], out=cols_buf[: k * width].reshape(k, width))
+        col2im(cols, kh, kw, sh, sw, ph, pw, wo, q0, grad_x)
     return grad_x
 
 
@@ -367,34 +258,33 @@ def conv2d_forward(x, weight, bias, stride, padding, saved=None):
 
     ``saved``: a dict the caller passes when it will ask for the weight gradient. If the
     whole batch's cols fit in SAVE_COLS_BYTES, they are kept there (chunk by chunk, as
-    ``saved["cols"]`` = [(n0, n1, cols), ...]), and ``conv2d_backward`` multiplies by
+    ``saved["cols"]`` = [(q0, q1, cols), ...]), and ``conv2d_backward`` multiplies by
     them instead of running im2col a second time.
     """
     _check("conv2d_forward", x.shape, weight.shape, stride, padding)
     dtype = np.result_type(x, weight)
-    x_cm = _cm(x, dtype)                                                  # (C, N, H, W)
-    c, n, h, w = x_cm.shape
+    x_chwn = _chwn(x, dtype)                                              # (C, H, W, N)
+    c, h, w, n = x_chwn.shape
     o = weight.shape[0]
     geometry = _conv_geometry(weight.shape[2:], stride, padding)
     kh, kw, sh, sw, ph, pw = geometry
     ho, wo = _out_size(h, kh, sh, ph), _out_size(w, kw, sw, pw)
-    p = ho * wo
     w2 = np.ascontiguousarray(weight, dtype=dtype).reshape(o, c * kh * kw)
     b = None if bias is None else np.asarray(bias, dtype=dtype)[:, None]
-    y_cm = np.empty((o, n, ho, wo), dtype)
-    y2 = y_cm.reshape(o, n * p)                                           # (O, N*Ho*Wo)
+    y_chwn = np.empty((o, ho, wo, n), dtype)
+    y2 = y_chwn.reshape(o, ho * wo * n)                                   # (O, Ho*Wo*N)
     keep = (saved is not None and not _is_pointwise(geometry)
-            and w2.shape[1] * n * p * y_cm.itemsize <= SAVE_COLS_BYTES)
+            and w2.shape[1] * ho * wo * n * y_chwn.itemsize <= SAVE_COLS_BYTES)
     kept = []
-    for n0, n1, cols in _columns(x_cm, geometry, ho, wo, keep):
-        y2_chunk = np.matmul(w2, cols, out=y2[:, n0 * p : n1 * p])
+    for q0, q1, cols in _columns(x_chwn, geometry, ho, wo, keep):
+        y2_chunk = np.matmul(w2, cols, out=y2[:, q0 * n : q1 * n])
         if b is not None:
             y2_chunk += b                        # while the chunk is still in the cache
         if keep:
-            kept.append((n0, n1, cols))
+            kept.append((q0, q1, cols))
     if keep:
         saved["cols"] = kept
-    return _nchw(y_cm)
+    return _nchw(y_chwn)
 
 
 def conv2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True), saved=None):
@@ -405,9 +295,9 @@ def conv2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True)
     """
     _check("conv2d_backward", x.shape, weight.shape, stride, padding, grad_y.shape)
     dtype = np.result_type(grad_y, x, weight)
-    gy_cm = _cm(grad_y, dtype)                                            # (O, N, Ho, Wo)
-    o, n, ho, wo = gy_cm.shape
-    gy2 = gy_cm.reshape(o, n * ho * wo)
+    gy_chwn = _chwn(grad_y, dtype)                                        # (O, Ho, Wo, N)
+    o, ho, wo, n = gy_chwn.shape
+    gy2 = gy_chwn.reshape(o, ho * wo * n)
     geometry = _conv_geometry(weight.shape[2:], stride, padding)
     grad_x = grad_w = grad_b = None
     if needs[0]:
@@ -415,33 +305,33 @@ def conv2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True)
     kept = saved.pop("cols", None) if saved else None
     if needs[1]:
         if kept is None or kept[0][2].dtype != dtype:                   # no kept cols: im2col again
-            kept = _columns(_cm(x, dtype), geometry, ho, wo)
-        grad_w = _weight_gradient(gy2, kept, ho * wo).reshape(weight.shape)
+            kept = _columns(_chwn(x, dtype), geometry, ho, wo)
+        grad_w = _weight_gradient(gy2, kept, n).reshape(weight.shape)
     if needs[2]:
         grad_b = gy2.sum(axis=1)
     return grad_x, grad_w, grad_b
 
 
 def _input_gradient(gy2, weight, x_shape, geometry, ho, wo, dtype):
-    """grad_x = col2im(w2.T @ gy2) -> (N, C, H, W) = x_shape, stored channel-major."""
+    """grad_x = col2im(w2.T @ gy2) -> (N, C, H, W) = x_shape, stored batch-last."""
     o = weight.shape[0]
     w2t = np.ascontiguousarray(weight, dtype=dtype).reshape(o, -1).T      # (C*kH*kW, O), a view
-    x_shape_cm = (x_shape[1], x_shape[0], x_shape[2], x_shape[3])
-    return _nchw(_col2im_product(w2t, gy2, x_shape_cm, geometry, ho, wo))
+    n, c, h, w = x_shape
+    return _nchw(_col2im_product(w2t, gy2, (c, h, w, n), geometry, ho, wo))
 
 
-def _weight_gradient(gy2, column_chunks, p):
+def _weight_gradient(gy2, column_chunks, n):
     """grad_w = sum over chunks of gy2[:, chunk] @ cols.T -> (O, C*kH*kW).
 
-    column_chunks: (n0, n1, cols) triples, from _columns or kept by the forward; p = Ho*Wo.
+    column_chunks: (q0, q1, cols) triples, from _columns or kept by the forward; n = batch.
     """
     grad_w = part = None
-    for n0, n1, cols in column_chunks:
+    for q0, q1, cols in column_chunks:
         if grad_w is None:
-            grad_w = np.matmul(gy2[:, n0 * p : n1 * p], cols.T)
+            grad_w = np.matmul(gy2[:, q0 * n : q1 * n], cols.T)
             part = np.empty_like(grad_w)
         else:
-            grad_w += np.matmul(gy2[:, n0 * p : n1 * p], cols.T, out=part)
+            grad_w += np.matmul(gy2[:, q0 * n : q1 * n], cols.T, out=part)
     return grad_w
 
 
@@ -449,37 +339,38 @@ def conv2d_backward_input(grad_y, weight, x_shape, stride, padding):
     """grad_x = col2im(w2.T @ grad_y2). grad_y (N, O, Ho, Wo) -> grad_x (N, C, H, W) = x_shape."""
     _check("conv2d_backward_input", x_shape, weight.shape, stride, padding, grad_y.shape)
     dtype = np.result_type(grad_y, weight)
-    gy_cm = _cm(grad_y, dtype)
-    o, _, ho, wo = gy_cm.shape
+    gy_chwn = _chwn(grad_y, dtype)
+    o, ho, wo, _ = gy_chwn.shape
     geometry = _conv_geometry(weight.shape[2:], stride, padding)
-    return _input_gradient(gy_cm.reshape(o, -1), weight, x_shape, geometry, ho, wo, dtype)
+    return _input_gradient(gy_chwn.reshape(o, -1), weight, x_shape, geometry, ho, wo, dtype)
 
 
 def conv2d_backward_weight(grad_y, x, weight_shape, stride, padding):
     """grad_w = sum over chunks of grad_y2 @ cols.T. -> (O, C, kH, kW) = weight_shape."""
     _check("conv2d_backward_weight", x.shape, weight_shape, stride, padding, grad_y.shape)
     dtype = np.result_type(grad_y, x)
-    gy_cm = _cm(grad_y, dtype)
-    o, _, ho, wo = gy_cm.shape
+    gy_chwn = _chwn(grad_y, dtype)
+    o, ho, wo, n = gy_chwn.shape
     geometry = _conv_geometry(weight_shape[2:], stride, padding)
-    columns = _columns(_cm(x, dtype), geometry, ho, wo)
-    return _weight_gradient(gy_cm.reshape(o, -1), columns, ho * wo).reshape(weight_shape)
+    columns = _columns(_chwn(x, dtype), geometry, ho, wo)
+    return _weight_gradient(gy_chwn.reshape(o, -1), columns, n).reshape(weight_shape)
 
 
 def bias_backward(grad_y):
     """grad_b = grad_y summed over (N, H, W): (N, O, Ho, Wo) -> (O,)."""
-    gy_cm = _cm(grad_y)
-    return gy_cm.reshape(gy_cm.shape[0], -1).sum(axis=1)
+    gy_chwn = _chwn(grad_y)
+    return gy_chwn.reshape(gy_chwn.shape[0], -1).sum(axis=1)
 
 
 # ----------------------------------------------------------------------------- transposed conv
 
 def _transposed_geometry(x, weight, stride, padding, output_padding):
+    """-> the batch-last output shape (Cout, Ho, Wo, N) and the conv geometry."""
     n, _, h, w = x.shape
     _, cout, kh, kw = weight.shape
     (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
     ho, wo = (h - 1) * sh - 2 * ph + kh + oph, (w - 1) * sw - 2 * pw + kw + opw
-    return (cout, n, ho, wo), _conv_geometry((kh, kw), stride, padding)
+    return (cout, ho, wo, n), _conv_geometry((kh, kw), stride, padding)
 
 
 def conv_transpose2d_forward(x, weight, bias, stride, padding, output_padding):
@@ -493,17 +384,18 @@ def conv_transpose2d_forward(x, weight, bias, stride, padding, output_padding):
     if not all(0 <= op < st for op, st in zip(output_padding, stride)):
         raise ValueError(f"conv_transpose2d_forward: need 0 <= output_padding < stride, got "
                          f"{output_padding} and {stride}")
-    y_shape_cm, geometry = _transposed_geometry(x, weight, stride, padding, output_padding)
-    _check("conv_transpose2d_forward", (x.shape[0],) + y_shape_cm[:1] + y_shape_cm[2:], weight.shape,
+    y_shape_chwn, geometry = _transposed_geometry(x, weight, stride, padding, output_padding)
+    cout, ho, wo, n = y_shape_chwn
+    _check("conv_transpose2d_forward", (n, cout, ho, wo), weight.shape,
            stride, padding, x.shape, names=("y", "x"))
     dtype = np.result_type(x, weight)
-    x_cm = _cm(x, dtype)                                                  # (Cin, N, H, W)
-    cin, n, h, w = x_cm.shape
+    x_chwn = _chwn(x, dtype)                                              # (Cin, H, W, N)
+    cin, h, w, _ = x_chwn.shape
     w2t = np.ascontiguousarray(weight, dtype=dtype).reshape(cin, -1).T    # (Cout*kH*kW, Cin)
-    y_cm = _col2im_product(w2t, x_cm.reshape(cin, n * h * w), y_shape_cm, geometry, h, w)
+    y_chwn = _col2im_product(w2t, x_chwn.reshape(cin, h * w * n), y_shape_chwn, geometry, h, w)
     if bias is not None:
-        y_cm += np.asarray(bias, dtype=dtype)[:, None, None, None]
-    return _nchw(y_cm)
+        y_chwn += np.asarray(bias, dtype=dtype)[:, None, None, None]
+    return _nchw(y_chwn)
 
 
 def conv_transpose2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True)):
@@ -515,30 +407,29 @@ def conv_transpose2d_backward(grad_y, x, weight, stride, padding, needs=(True, T
     _check("conv_transpose2d_backward", grad_y.shape, weight.shape, stride, padding, x.shape,
            names=("grad_y", "x"))
     dtype = np.result_type(grad_y, x, weight)
-    gy_cm = _cm(grad_y, dtype)                                            # (Cout, N, Ho, Wo)
-    x_cm = _cm(x, dtype)                                                  # (Cin, N, H, W)
-    cin, n, h, w = x_cm.shape
-    p = h * w
+    gy_chwn = _chwn(grad_y, dtype)                                        # (Cout, Ho, Wo, N)
+    x_chwn = _chwn(x, dtype)                                              # (Cin, H, W, N)
+    cin, h, w, n = x_chwn.shape
     geometry = _conv_geometry(weight.shape[2:], stride, padding)
     w2 = np.ascontiguousarray(weight, dtype=dtype).reshape(cin, -1)      # (Cin, Cout*kH*kW)
-    x2 = x_cm.reshape(cin, n * p)
-    grad_x_cm = np.empty((cin, n, h, w), dtype) if needs[0] else None
+    x2 = x_chwn.reshape(cin, h * w * n)
+    grad_x_chwn = np.empty((cin, h, w, n), dtype) if needs[0] else None
 
     def columns_of_grad_y():
         """im2col of grad_y chunk by chunk, doing each chunk's grad_x product on the way."""
-        for n0, n1, cols in _columns(gy_cm, geometry, h, w):
+        for q0, q1, cols in _columns(gy_chwn, geometry, h, w):
             if needs[0]:
-                np.matmul(w2, cols, out=grad_x_cm.reshape(cin, n * p)[:, n0 * p : n1 * p])
-            yield n0, n1, cols
+                np.matmul(w2, cols, out=grad_x_chwn.reshape(cin, h * w * n)[:, q0 * n : q1 * n])
+            yield q0, q1, cols
 
     grad_w = None
     if needs[1]:
-        grad_w = _weight_gradient(x2, columns_of_grad_y(), p).reshape(weight.shape)
+        grad_w = _weight_gradient(x2, columns_of_grad_y(), n).reshape(weight.shape)
     elif needs[0]:
         for _ in columns_of_grad_y():
             pass
-    grad_b = gy_cm.reshape(gy_cm.shape[0], -1).sum(axis=1) if needs[2] else None
-    return (None if grad_x_cm is None else _nchw(grad_x_cm)), grad_w, grad_b
+    grad_b = gy_chwn.reshape(gy_chwn.shape[0], -1).sum(axis=1) if needs[2] else None
+    return (None if grad_x_chwn is None else _nchw(grad_x_chwn)), grad_w, grad_b
 
 
 def conv_transpose2d_backward_input(grad_y, weight, x_shape, stride, padding):

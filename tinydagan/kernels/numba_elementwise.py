@@ -4,7 +4,7 @@ LeakyReLU runs after every conv of the discriminator, forward and backward, on a
 large as the conv outputs. In numpy its forward is two passes (``a * slope``, then a
 maximum) and its backward three (a comparison, a multiply, a select); each pass reads and
 writes the whole array. The loops below do it in one pass, over the arrays' memory in
-storage order, whatever the layout (the conv kernels return channel-major arrays; see
+storage order, whatever the layout (the conv kernels return batch-last arrays; see
 ``numba_conv.py``). The readable definitions are ``reference.leaky_relu_forward`` and
 ``reference.leaky_relu_backward``; the tests compare the two.
 """
@@ -36,7 +36,7 @@ def _leaky_relu_grad(g, a, slope, out):
 def _storage_view(a):
     """A 1-D view of a's elements in the order they sit in memory, or None if a has gaps.
 
-    Works for any axis order (C, Fortran, channel-major ...): sort the axes by stride.
+    Works for any axis order (C, Fortran, batch-last ...): sort the axes by stride.
     """
     if a.flags.c_contiguous:
         return a.reshape(-1)
@@ -55,7 +55,7 @@ def leaky_relu_forward(a, slope):
 
 
 def leaky_relu_backward(g, a, slope):
-    if g.dtype != a.dtype or g.strides != a.strides:         # e.g. mixed NCHW / channel-major inputs
+    if g.dtype != a.dtype or g.strides != a.strides:         # e.g. mixed NCHW / batch-last inputs
         return reference.leaky_relu_backward(g, a, slope)
     out = np.empty_like(g)
     flat_g, flat_a, flat_out = _storage_view(g), _storage_view(a), _storage_view(out)

@@ -33,8 +33,8 @@ class Concatenate(Function):
     """``concatenate(a_0, a_1, ..., axis)``: the gradient is cut back into the same pieces.
 
     The result is stored in the memory layout of ``a_0`` (np.concatenate alone would always
-    give a C-contiguous array): the generator concatenates label maps to a channel-major
-    activation from the conv kernels, and a channel-major result is what the next
+    give a C-contiguous array): the generator concatenates label maps to a batch-last
+    activation from the conv kernels, and a batch-last result is what the next
     transposed conv reads without a copy (see tinydagan/kernels/numba_conv.py).
     """
 
