@@ -26,6 +26,8 @@ CONV_CASES = [
     (2, 2, 6, 31, 2, 3, 2, (1, 2), (0, 1)),   # 16 outputs per row; kW 2
     (3, 2, 4, 4, 2, 3, 3, (1, 1), (0, 0)),    # 'valid' 4x4 -> 2x2 (the 16x16 D's conv7)
     (2, 2, 3, 4, 2, 3, 3, (2, 1), (2, 2)),    # whole output rows and columns in the border
+    (2, 4, 6, 5, 3, 3, 3, (1, 1), (1, 1)),    # 'same', O <= C: grad_x is a conv of grad_y
+    (2, 3, 5, 7, 3, 3, 5, (1, 1), (1, 2)),    # the same with a 3x5 kernel
 ]
 # (N, Cin, H, W, Cout, kH, kW, stride, padding, output_padding)
 TCONV_CASES = [
@@ -546,3 +548,19 @@ def test_im2col_fills_every_entry_and_col2im_is_its_adjoint(geometry):
         for j in range(kw):
             gx_ref[:, i : i + sh * (ho - 1) + 1 : sh, j : j + sw * (wo - 1) + 1 : sw] += g5[:, i, j]
     np.testing.assert_allclose(gx, gx_ref[:, ph : ph + h, pw : pw + w], rtol=1e-12)
+
+
+@pytest.mark.parametrize("case, by_conv", [(CONV_CASES[-2], True), (CONV_CASES[-1], True),
+                                           (CONV_CASES[1], False), (CONV_CASES[2], False)])
+def test_numba_input_gradient_of_a_same_conv_is_a_conv_of_grad_y(monkeypatch, case, by_conv):
+    """Stride 1, output as large as the input, O <= C: grad_x is computed as a convolution of
+    grad_y with the flipped kernel (no col2im at all); otherwise by col2im. Same numbers."""
+    x, weight, bias, grad_y, stride, padding = make_conv(case, np.float64)
+    want = reference.conv2d_backward_input(grad_y, weight, x.shape, stride, padding)
+    calls = []
+    real_col2im = numba_conv.col2im
+    monkeypatch.setattr(numba_conv, "col2im", lambda *a: calls.append(1) or real_col2im(*a))
+    got = numba_conv.conv2d_backward(grad_y, x, weight, stride, padding, (True, False, False))[0]
+    np.testing.assert_allclose(got, want, **TOL[np.float64])
+    assert is_batch_last(got)
+    assert (not calls) == by_conv

@@ -313,10 +313,24 @@ def conv2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True)
 
 
 def _input_gradient(gy2, weight, x_shape, geometry, ho, wo, dtype):
-    """grad_x = col2im(w2.T @ gy2) -> (N, C, H, W) = x_shape, stored batch-last."""
+    """grad_x = col2im(w2.T @ gy2) -> (N, C, H, W) = x_shape, stored batch-last.
+
+    For a stride-1 conv whose output is as large as its input ("same" padding), grad_x is
+    itself a convolution: of grad_y with the kernel flipped in both spatial axes and its
+    two channel axes swapped, padding kH - 1 - ph (the "full" correlation). Its im2col
+    copies O*kH*kW rows of grad_y where col2im adds C*kH*kW rows back into grad_x, and an
+    add costs more than a copy (it also reads the destination, which must be zeroed first):
+    with O <= C (D's conv2 and conv5) this way measured 10-30% faster, with O = 2C (conv4)
+    10-17% slower, with O = 32C (conv1) 4-5x slower. Same products, same flops.
+    """
     o = weight.shape[0]
-    w2t = np.ascontiguousarray(weight, dtype=dtype).reshape(o, -1).T      # (C*kH*kW, O), a view
     n, c, h, w = x_shape
+    kh, kw, sh, sw, ph, pw = geometry
+    if (sh, sw) == (1, 1) and (ho, wo) == (h, w) and o <= c and not _is_pointwise(geometry):
+        w_flip = np.ascontiguousarray(weight.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], dtype=dtype)
+        gy = _nchw(gy2.reshape(o, ho, wo, n))                             # a view, batch-last
+        return conv2d_forward(gy, w_flip, None, (1, 1), (kh - 1 - ph, kw - 1 - pw))
+    w2t = np.ascontiguousarray(weight, dtype=dtype).reshape(o, -1).T      # (C*kH*kW, O), a view
     return _nchw(_col2im_product(w2t, gy2, (c, h, w, n), geometry, ho, wo))
 
 
