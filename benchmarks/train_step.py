@@ -47,10 +47,13 @@ def _gemm_shapes(name, args):
         ho, wo = (x.shape[2] + 2 * ph - kh) // sh + 1, (x.shape[3] + 2 * pw - kw) // sw + 1
         return [(o, c * kh * kw, x.shape[0] * ho * wo)]
     if name == "conv2d_backward":  # (grad_y, x, weight, stride, padding, needs)
-        g, w, needs = args[0], args[2], args[5] if len(args) > 5 else (True, True, True)
+        g, x, w, needs = args[0], args[1], args[2], args[5] if len(args) > 5 else (True, True, True)
         o, c, kh, kw = w.shape
         m = g.shape[0] * g.shape[2] * g.shape[3]
-        return [s for s, need in (((c * kh * kw, o, m), needs[0]), ((o, m, c * kh * kw), needs[1])) if need]
+        grad_x = (c * kh * kw, o, m)                  # col2im(w2.T @ grad_y2)
+        if tuple(args[3]) == (1, 1) and g.shape[2:] == x.shape[2:] and o <= c and (kh, kw) != (1, 1):
+            grad_x = (c, o * kh * kw, m)              # a conv of grad_y (numba_conv._input_gradient)
+        return [s for s, need in ((grad_x, needs[0]), ((o, m, c * kh * kw), needs[1])) if need]
     if name == "conv_transpose2d_forward":  # = conv2d_backward_input with the roles swapped
         x, w = args[0], args[1]
         cin, cout, kh, kw = w.shape
