@@ -281,7 +281,7 @@ def test_numba_returns_batch_last_views_and_reads_any_layout(case):
     assert y.shape == (x.shape[0], weight.shape[0]) + y.shape[2:] and gx.shape == x.shape
     for layout in (batch_last, np.asfortranarray):
         x2, gy2 = layout(x), layout(grad_y)
-        if min(x.shape[:2]) > 1:                 # (with N or C = 1 both layouts coincide)
+        if x.shape[0] > 1:                       # (with N = 1 batch-last is C-contiguous)
             assert not x2.flags.c_contiguous
         np.testing.assert_array_equal(numba_conv.conv2d_forward(x2, weight, bias, stride, padding), y)
         for a, b in zip(numba_conv.conv2d_backward(gy2, x2, weight, stride, padding), (gx, gw, gb)):
@@ -564,3 +564,17 @@ def test_numba_input_gradient_of_a_same_conv_is_a_conv_of_grad_y(monkeypatch, ca
     np.testing.assert_allclose(got, want, **TOL[np.float64])
     assert is_batch_last(got)
     assert (not calls) == by_conv
+
+
+@pytest.mark.parametrize("backend", ["numba", "reference"])
+def test_an_empty_batch_gives_empty_outputs_and_zero_weight_gradients(backend):
+    module = kernels.BACKENDS[backend]
+    for case in (CONV_CASES[1], CONV_CASES[2], CONV_CASES[-2]):
+        x, weight, bias, grad_y, stride, padding = make_conv((0,) + case[1:], np.float64)
+        assert module.conv2d_forward(x, weight, bias, stride, padding).shape == grad_y.shape
+        gx, gw, gb = module.conv2d_backward(grad_y, x, weight, stride, padding)
+        assert gx.shape == x.shape and not gw.any() and not gb.any()
+    x, weight, bias, grad_y, stride, padding, out_pad = make_tconv((0,) + TCONV_CASES[1][1:], np.float64)
+    assert module.conv_transpose2d_forward(x, weight, bias, stride, padding, out_pad).shape == grad_y.shape
+    gx, gw, gb = module.conv_transpose2d_backward(grad_y, x, weight, stride, padding)
+    assert gx.shape == x.shape and not gw.any() and not gb.any()

@@ -239,13 +239,13 @@ def test_concatenate_and_dropout_keep_the_memory_layout_of_their_input():
     rng = np.random.default_rng(0)
     plain = rng.standard_normal((4, 3, 5, 5)).astype(np.float32)
     maps = rng.standard_normal((4, 2, 5, 5)).astype(np.float32)
-    for a, expect_cm in ((plain, False), (batch_last(plain), True)):
+    for a, expect_batch_last in ((plain, False), (batch_last(plain), True)):
         x = td.Tensor(a, requires_grad=True)
         y = td.ops.concatenate([x, td.Tensor(maps)], axis=1)
-        assert is_batch_last(y.data) == expect_cm and y.data.flags.c_contiguous != expect_cm
+        assert is_batch_last(y.data) == expect_batch_last and y.data.flags.c_contiguous != expect_batch_last
         np.testing.assert_array_equal(y.data, np.concatenate([plain, maps], axis=1))
         d = F.dropout(x, 0.5, True, np.random.default_rng(3))
-        assert is_batch_last(d.data) == expect_cm
+        assert is_batch_last(d.data) == expect_batch_last
         keep = np.random.default_rng(3).random(plain.shape, dtype=np.float32) >= 0.5  # shape order
         np.testing.assert_array_equal(d.data, plain * keep * np.float32(2))
         d.sum().backward()

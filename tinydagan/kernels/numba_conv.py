@@ -27,7 +27,8 @@ transpose free). Two reasons:
   numbers (64 in training) whatever the stride, kernel or image size: a stride-2 conv or
   a 4x4 image costs no more per element than a stride-1 conv on 32x32 images. (With the
   batch outside, ``(C, N, H, W)``, the copies ran along image rows: gathers with stride 2,
-  and rows of only 2-8 numbers at 16x16, 2.6-3 ns per element against 0.3-1 here; see
+  and rows of only 2-8 numbers at 16x16; with its pad, im2col of a whole layer cost
+  0.7-3.1 ns per element, the most for rows of 2-4, against 0.3-0.85 here; see
   docs/performance.md.) Padding needs no padded copy either: a block whose pixel lies in
   the zero border is written as zeros (im2col) or skipped (col2im).
 
@@ -99,6 +100,8 @@ def im2col(x, kh, kw, sh, sw, ph, pw, wo, q0, cols):
     x (C, H, W, N) -> fills cols (C*kH*kW, (q1 - q0)*N).
     """
     nc, h, w, n = x.shape
+    if n == 0:                                                   # an empty batch: nothing to copy
+        return
     q1 = q0 + cols.shape[1] // n
     for c in range(nc):
         for i in range(kh):
@@ -106,10 +109,10 @@ def im2col(x, kh, kw, sh, sw, ph, pw, wo, q0, cols):
                 row = cols[(c * kh + i) * kw + j]
                 for q in range(q0, q1):
                     a, b = q // wo, q % wo
-                    y, x_ = a * sh + i - ph, b * sw + j - pw     # the input pixel, unpadded
+                    hi, wi = a * sh + i - ph, b * sw + j - pw    # the input pixel (unpadded)
                     dst = row[(q - q0) * n : (q - q0 + 1) * n]
-                    if 0 <= y < h and 0 <= x_ < w:
-                        src = x[c, y, x_]
+                    if 0 <= hi < h and 0 <= wi < w:
+                        src = x[c, hi, wi]
                         for m in range(n):
                             dst[m] = src[m]
                     else:                                        # in the zero border
@@ -129,6 +132,8 @@ def col2im(cols, kh, kw, sh, sw, ph, pw, wo, q0, x):
     # im2col: each cols row is read front to back once, and the writes of one channel,
     # x[c], stay in the cache.
     nc, h, w, n = x.shape
+    if n == 0:                                                   # an empty batch: nothing to copy
+        return
     q1 = q0 + cols.shape[1] // n
     for c in range(nc):
         for i in range(kh):
@@ -136,9 +141,9 @@ def col2im(cols, kh, kw, sh, sw, ph, pw, wo, q0, x):
                 row = cols[(c * kh + i) * kw + j]
                 for q in range(q0, q1):
                     a, b = q // wo, q % wo
-                    y, x_ = a * sh + i - ph, b * sw + j - pw
-                    if 0 <= y < h and 0 <= x_ < w:
-                        src, dst = row[(q - q0) * n : (q - q0 + 1) * n], x[c, y, x_]
+                    hi, wi = a * sh + i - ph, b * sw + j - pw
+                    if 0 <= hi < h and 0 <= wi < w:
+                        src, dst = row[(q - q0) * n : (q - q0 + 1) * n], x[c, hi, wi]
                         for m in range(n):
                             dst[m] += src[m]
 
@@ -320,8 +325,8 @@ def _input_gradient(gy2, weight, x_shape, geometry, ho, wo, dtype):
     two channel axes swapped, padding kH - 1 - ph (the "full" correlation). Its im2col
     copies O*kH*kW rows of grad_y where col2im adds C*kH*kW rows back into grad_x, and an
     add costs more than a copy (it also reads the destination, which must be zeroed first):
-    with O <= C (D's conv2 and conv5) this way measured 10-30% faster, with O = 2C (conv4)
-    10-17% slower, with O = 32C (conv1) 4-5x slower. Same products, same flops.
+    with O <= C (D's conv2 and conv5) this way took 0.68-0.99x the time, with O = 2C
+    (conv4) 1.07-1.17x, with O = 32C (conv1) 4-5x. Same products, same flops.
     """
     o = weight.shape[0]
     n, c, h, w = x_shape
