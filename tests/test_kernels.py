@@ -203,10 +203,13 @@ def test_numba_conv_transpose2d_matches_reference(case, dtype):
 
 @pytest.mark.parametrize("padding", [(1, 1), (0, 0)], ids=["padded", "unpadded"])
 @pytest.mark.parametrize("pixels_per_chunk", [1, 5, 7, 100])
-def test_numba_chunking_does_not_change_results(monkeypatch, pixels_per_chunk, padding):
+@pytest.mark.parametrize("out_channels", [4, 3], ids=["O>C", "O=C"])
+def test_numba_chunking_does_not_change_results(monkeypatch, pixels_per_chunk, padding, out_channels):
     """The output pixels are processed in chunks (5 per chunk: the last of 36 or 16 pixels
-    is alone; 7: a chunk starts in the middle of a row; 100: one chunk for all)."""
-    x, weight, bias, grad_y, stride, padding = make_conv((5, 3, 6, 6, 4, 3, 3, (1, 1), padding), np.float64)
+    is alone; 7: a chunk starts in the middle of a row; 100: one chunk for all). With O = C
+    and padding, the input gradient is a chunked conv of grad_y instead of col2im."""
+    x, weight, bias, grad_y, stride, padding = make_conv((5, 3, 6, 6, out_channels, 3, 3, (1, 1), padding),
+                                                         np.float64)
     cols_bytes_per_pixel = (3 * 3 * 3) * 5 * 8                          # C*kH*kW rows, N images
     monkeypatch.setattr(numba_conv, "CHUNK_BYTES", pixels_per_chunk * cols_bytes_per_pixel)
     np.testing.assert_allclose(numba_conv.conv2d_forward(x, weight, bias, stride, padding),
