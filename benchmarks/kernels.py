@@ -13,8 +13,9 @@ in one call); GFLOP/s of the whole forward + backward (3 matmul-sized products:
 Inputs are in the memory layout they have inside the networks: the numba kernels return
 batch-last arrays, (C, H, W, N) in memory (see tinydagan/kernels/numba_conv.py), and the
 element-wise layers, the dropout and the concatenation with the label maps keep that
-layout, so a layer fed by a conv gets a batch-last x and grad_y. Only D's first conv (images) and G's first
-transposed conv (the linear layer's output, reshaped) get plain NCHW inputs.
+layout, so a layer fed by a conv gets a batch-last x and grad_y. Only D's first conv
+(images) and G's first transposed conv (the linear layer's output, reshaped) get plain
+NCHW inputs.
 A 2048^3 matmul is also timed, for context only (it is not the denominator).
 
 The layer shapes are read off ``tinydagan.models`` (PAPER.md Table 2; see ``paper_layers``);
