@@ -33,6 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import environment_report, matmul_gflops, median_time  # noqa: E402
 
 import tinydagan.kernels as kernels  # noqa: E402
+from tinydagan.kernels import numba_conv  # noqa: E402
 from tinydagan.training import TrainConfig  # noqa: E402
 from tinydagan.training.methods import build_models, train_step  # noqa: E402
 from tinydagan.optim import Adam  # noqa: E402
@@ -51,7 +52,7 @@ def _gemm_shapes(name, args):
         o, c, kh, kw = w.shape
         m = g.shape[0] * g.shape[2] * g.shape[3]
         grad_x = (c * kh * kw, o, m)                  # col2im(w2.T @ grad_y2)
-        if tuple(args[3]) == (1, 1) and g.shape[2:] == x.shape[2:] and o <= c and (kh, kw) != (1, 1):
+        if numba_conv.input_gradient_is_a_conv(w.shape, x.shape, args[3], args[4]):
             grad_x = (c, o * kh * kw, m)              # a conv of grad_y (numba_conv._input_gradient)
         return [s for s, need in ((grad_x, needs[0]), ((o, m, c * kh * kw), needs[1])) if need]
     if name == "conv_transpose2d_forward":  # = conv2d_backward_input with the roles swapped

@@ -317,6 +317,17 @@ def conv2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True)
     return grad_x, grad_w, grad_b
 
 
+def input_gradient_is_a_conv(weight_shape, x_shape, stride, padding):
+    """True where conv2d's input gradient is computed as a conv of grad_y (see
+    ``_input_gradient``): stride 1, output as large as the input, O <= C, not 1x1."""
+    o, c, kh, kw = weight_shape
+    geometry = _conv_geometry((kh, kw), stride, padding)
+    _, _, sh, sw, ph, pw = geometry
+    h, w = x_shape[2:]
+    same = (_out_size(h, kh, sh, ph), _out_size(w, kw, sw, pw)) == (h, w)
+    return (sh, sw) == (1, 1) and same and o <= c and not _is_pointwise(geometry)
+
+
 def _input_gradient(gy2, weight, x_shape, geometry, ho, wo, dtype):
     """grad_x = col2im(w2.T @ gy2) -> (N, C, H, W) = x_shape, stored batch-last.
 
@@ -331,7 +342,7 @@ def _input_gradient(gy2, weight, x_shape, geometry, ho, wo, dtype):
     o = weight.shape[0]
     n, c, h, w = x_shape
     kh, kw, sh, sw, ph, pw = geometry
-    if (sh, sw) == (1, 1) and (ho, wo) == (h, w) and o <= c and not _is_pointwise(geometry):
+    if input_gradient_is_a_conv(weight.shape, x_shape, (sh, sw), (ph, pw)):
         w_flip = np.ascontiguousarray(weight.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], dtype=dtype)
         gy = _nchw(gy2.reshape(o, ho, wo, n))                             # a view, batch-last
         return conv2d_forward(gy, w_flip, None, (1, 1), (kh - 1 - ph, kw - 1 - pw))
