@@ -210,7 +210,9 @@ def test_numba_chunking_does_not_change_results(monkeypatch, pixels_per_chunk, p
     and padding, the input gradient is a chunked conv of grad_y instead of col2im."""
     x, weight, bias, grad_y, stride, padding = make_conv((5, 3, 6, 6, out_channels, 3, 3, (1, 1), padding),
                                                          np.float64)
-    cols_bytes_per_pixel = (3 * 3 * 3) * 5 * 8                          # C*kH*kW rows, N images
+    # C*kH*kW rows (+1: the forward's bias row), N images; the 27-row cols of the backward
+    # get the same number of pixels per chunk (floor(p * 28 / 27) = p for p < 27)
+    cols_bytes_per_pixel = (3 * 3 * 3 + 1) * 5 * 8
     monkeypatch.setattr(numba_conv, "CHUNK_BYTES", pixels_per_chunk * cols_bytes_per_pixel)
     np.testing.assert_allclose(numba_conv.conv2d_forward(x, weight, bias, stride, padding),
                                reference.conv2d_forward(x, weight, bias, stride, padding))
@@ -218,6 +220,11 @@ def test_numba_chunking_does_not_change_results(monkeypatch, pixels_per_chunk, p
                                reference.conv2d_backward_input(grad_y, weight, x.shape, stride, padding))
     np.testing.assert_allclose(numba_conv.conv2d_backward_weight(grad_y, x, weight.shape, stride, padding),
                                reference.conv2d_backward_weight(grad_y, x, weight.shape, stride, padding))
+    saved = {}                                           # kept cols with the bias row, per chunk
+    numba_conv.conv2d_forward(x, weight, bias, stride, padding, saved)
+    got = numba_conv.conv2d_backward(grad_y, x, weight, stride, padding, (True, True, True), saved)
+    for g, w in zip(got, reference.conv2d_backward(grad_y, x, weight, stride, padding)):
+        np.testing.assert_allclose(g, w)
 
 
 def test_numba_accepts_non_contiguous_inputs():
@@ -313,15 +320,19 @@ def test_numba_transposed_backward_shares_one_im2col_per_chunk(monkeypatch, pixe
                                reference.conv_transpose2d_forward(x, weight, bias, stride, padding, out_pad))
 
 
+@pytest.mark.parametrize("with_bias", [True, False], ids=["bias", "no-bias"])
 @pytest.mark.parametrize("budget", ["default", "zero"])
 @pytest.mark.parametrize("case", [CONV_CASES[1], CONV_CASES[3], CONV_CASES[4]], ids=["pad", "stride", "1x1"])
-def test_numba_forward_keeps_cols_for_the_weight_gradient(monkeypatch, case, budget):
+def test_numba_forward_keeps_cols_for_the_weight_gradient(monkeypatch, case, budget, with_bias):
     """With a ``saved`` dict the forward keeps its im2col matrix (when under the budget, and
     not for a 1x1 conv, whose cols is x itself); the backward uses it once, then drops it.
+    With a bias the cols have one more row, all ones, and grad_b comes out of the weight
+    gradient's product; without one (or without kept cols) grad_b is a sum of grad_y.
     The gradients are the same either way."""
     if budget == "zero":
         monkeypatch.setattr(numba_conv, "SAVE_COLS_BYTES", 0)
     x, weight, bias, grad_y, stride, padding = make_conv(case, np.float64)
+    bias = bias if with_bias else None
     saved = {}
     y = numba_conv.conv2d_forward(x, weight, bias, stride, padding, saved)
     expect_cols = budget == "default" and weight.shape[2:] != (1, 1)
@@ -329,26 +340,34 @@ def test_numba_forward_keeps_cols_for_the_weight_gradient(monkeypatch, case, bud
     if expect_cols:                                      # [(q0, q1, cols of output pixels q0:q1)]
         k, p = weight[0].size, y.shape[2] * y.shape[3]
         assert [(q0, q1) for q0, q1, _ in saved["cols"]] == [(0, p)]
-        assert saved["cols"][0][2].shape == (k, p * x.shape[0])
+        cols = saved["cols"][0][2]
+        assert cols.shape == (k + with_bias, p * x.shape[0])
+        if with_bias:
+            assert np.all(cols[k] == 1)                  # the bias row
     np.testing.assert_allclose(y, reference.conv2d_forward(x, weight, bias, stride, padding), **TOL[np.float64])
     got = numba_conv.conv2d_backward(grad_y, x, weight, stride, padding, (True, True, True), saved)
     assert "cols" not in saved
     want = reference.conv2d_backward(grad_y, x, weight, stride, padding)
     for g, w in zip(got, want):
+        assert g.shape == w.shape
         np.testing.assert_allclose(g, w, **TOL[np.float64])
     # a second backward over the same graph (two losses) recomputes the cols
-    again = numba_conv.conv2d_backward(grad_y, x, weight, stride, padding, (False, True, False), saved)
+    again = numba_conv.conv2d_backward(grad_y, x, weight, stride, padding, (False, True, True), saved)
     np.testing.assert_allclose(again[1], want[1], **TOL[np.float64])
+    np.testing.assert_allclose(again[2], want[2], **TOL[np.float64])
 
 
 def test_numba_kept_cols_are_per_chunk(monkeypatch):
     x, weight, bias, grad_y, stride, padding = make_conv((5, 3, 6, 6, 4, 3, 3, (1, 1), (1, 1)), np.float64)
-    monkeypatch.setattr(numba_conv, "CHUNK_BYTES", 16 * (3 * 3 * 3) * 5 * 8)   # 16 output pixels per chunk
+    monkeypatch.setattr(numba_conv, "CHUNK_BYTES", 16 * (3 * 3 * 3 + 1) * 5 * 8)   # 16 output pixels per chunk
+                                                                                  # (+1: the bias row)
     saved = {}
     numba_conv.conv2d_forward(x, weight, bias, stride, padding, saved)
     assert [(q0, q1) for q0, q1, _ in saved["cols"]] == [(0, 16), (16, 32), (32, 36)]
-    gw = numba_conv.conv2d_backward(grad_y, x, weight, stride, padding, (False, True, False), saved)[1]
+    assert all(np.all(cols[-1] == 1) for _, _, cols in saved["cols"])  # every chunk has its bias row
+    _, gw, gb = numba_conv.conv2d_backward(grad_y, x, weight, stride, padding, (False, True, True), saved)
     np.testing.assert_allclose(gw, reference.conv2d_backward_weight(grad_y, x, weight.shape, stride, padding))
+    np.testing.assert_allclose(gb, reference.bias_backward(grad_y))
 
 
 def test_reference_ignores_the_saved_dict():
