@@ -101,6 +101,15 @@ assert np.array_equal(cols_by_hand, cols_numba)
 y_mat = (k.reshape(1, 9) @ cols_by_hand).reshape(1, 1, 2, 2)    # (O, 9) @ (9, 4) -> (O, 4)
 print("weight (1, 9) @ cols (9, 4) ->", y_mat.reshape(-1), " conv2d ->",
       reference.conv2d_forward(img, k, None, (1, 1), (0, 0)).reshape(-1))
+# The bias is a weight too: the weight of an input that is always 1. Append a row of ones
+# to cols and the bias as one more column of the weight, and the product adds the bias.
+b_demo = np.array([0.5], np.float32)
+y_bias = np.concatenate([k.reshape(1, 9), b_demo[:, None]], axis=1) @ np.vstack([cols_by_hand, np.ones((1, 4))])
+print("[weight | bias] (1, 10) @ [cols; ones] (10, 4) ->", y_bias.reshape(-1), " conv2d + 0.5 ->",
+      reference.conv2d_forward(img, k, b_demo, (1, 1), (0, 0)).reshape(-1))
+assert np.allclose(y_bias.reshape(-1), reference.conv2d_forward(img, k, b_demo, (1, 1), (0, 0)).reshape(-1))
+print("(The Numba kernel does this, so the bias costs no pass of its own over y, and the")
+print(" weight gradient's product grad_y2 @ cols.T hands back grad_b as its last column.)")
 print("The Numba kernel builds cols for a chunk of output pixels of the whole batch, so each")
 print("layer is a few large BLAS matmuls (O, C*kH*kW) @ (C*kH*kW, Ho*Wo*N) -- see")
 print("kernels/numba_conv.py.")

@@ -11,6 +11,9 @@ and the gradients are the two other products of the same three matrices:
 
     grad_w = grad_y2 @ cols.T            grad_cols = w2.T @ grad_y2 -> col2im -> grad_x
 
+(The code does the bias add inside the first product, and grad_b inside the second: a row
+of ones below cols and the bias as one more column of w2; see ``_columns``.)
+
 ``col2im`` is the adjoint of ``im2col``: it *adds* every column entry back to the pixel it
 came from. A transposed convolution is the adjoint of a convolution, so it reuses the same
 building blocks with input and output swapped (its forward is a conv's input gradient).
