@@ -372,7 +372,8 @@ def _input_gradient(gy2, weight, x_shape, geometry, ho, wo, dtype):
 
 
 def _weight_gradient(gy2, column_chunks, n):
-    """grad_w = sum over chunks of gy2[:, chunk] @ cols.T -> (O, C*kH*kW).
+    """grad_w = sum over chunks of gy2[:, chunk] @ cols.T -> (O, C*kH*kW), or (O, C*kH*kW + 1)
+    = [grad_w | grad_b] when the cols carry the bias row of ones (see ``_columns``).
 
     column_chunks: (q0, q1, cols) triples, from _columns or kept by the forward; n = batch.
     """
