@@ -9,42 +9,10 @@ import argparse
 import dataclasses
 import sys
 
-from .training.config import METHODS, TrainConfig
+from .training.config import TrainConfig
+from .training.methods import METHODS
 
 __all__ = ["main", "build_parser"]
-
-HELP = {
-    "method": "which method to train (C, C_aug, VanillaGAN, SemiGAN, DAGAN, DAGAN_aug; GAN = one unconditional GAN)",
-    "dataset": "cifar10, svhn, or folder (your own images: --data-root DIR with one sub-folder per class)",
-    "data_root": "where the data is (default: $TINYDAGAN_DATA, then datasets/ in the repo)",
-    "image_size": "16 (classroom, fast) or 32 (the paper)",
-    "width": "channel multiplier of both networks (1.0 = the paper's widths)",
-    "per_class": "labelled training images per class",
-    "val_per_class": "images per class held out of the training pool to pick the best step (never the test set)",
-    "steps": "optimisation steps",
-    "batch_size": "images per batch (real and generated each)",
-    "lr": "Adam learning rate",
-    "beta1": "Adam beta1",
-    "lc_weight": "weight of the class-consistency loss L_c in D's loss (DAGAN)",
-    "g_loss": "generator loss: dagan (-log p(y|G(z,y))) or feature_matching",
-    "noise_std": "std of D's Gaussian input-noise layer",
-    "dropout": "dropout probability in D",
-    "weight_norm": "weight normalisation in D",
-    "z_noise": "distribution of z: uniform (U(0,1)), uniform_signed (U(-1,1)) or normal",
-    "ema_decay": "decay of the moving average of D's weights used for evaluation",
-    "seed": "seed of the weights, noise and batch order",
-    "data_seed": "seed that picks the labelled subset and the validation images",
-    "eval_every": "steps between validation evaluations",
-    "checkpoint_every": "steps between checkpoints (a restarted run resumes from the last one)",
-    "log_every": "steps between progress lines",
-    "sample_every": "steps between sample-grid PNGs (GAN methods)",
-    "collapse_ratio": "stop if generated images vary less than this fraction of real ones",
-    "collapse_after": "first step at which the collapse check runs (an untrained generator varies little)",
-    "only_class": "GAN: train on this class only",
-    "per_class_gan_steps": "VanillaGAN: steps of each per-class GAN",
-    "gan_samples_per_class": "VanillaGAN: generated images added per class",
-    "out_dir": "output folder (checkpoint, samples, result.json)",
-}
 
 
 def _add_config_options(parser, skip=(), **overrides):
@@ -57,11 +25,11 @@ def _add_config_options(parser, skip=(), **overrides):
         flag = "--out" if field.name == "out_dir" else "--" + field.name.replace("_", "-")
         default = getattr(defaults, field.name)
         kwargs = {"dest": field.name, "default": default,
-                  "help": f"{HELP.get(field.name, '')} (default: {default})"}
+                  "help": f"{field.metadata['help']} (default: {default})"}
         if isinstance(default, bool):
             kwargs["action"] = argparse.BooleanOptionalAction
         elif field.name == "method":
-            kwargs["choices"] = METHODS
+            kwargs["choices"] = list(METHODS)
         elif field.name in ("data_root", "only_class"):
             kwargs["type"] = str if field.name == "data_root" else int
         else:
@@ -81,12 +49,14 @@ def build_parser():
                                    "data seed) and report mean +- std test accuracy and the paired "
                                    "difference against the first method. Re-running the same "
                                    "command resumes unfinished runs.")
-    p.add_argument("--methods", nargs="+", default=["C", "DAGAN"], choices=METHODS,
+    p.add_argument("--methods", nargs="+", default=["C", "DAGAN"],
+                   choices=[name for name, m in METHODS.items() if m.classifier],
                    help="methods to compare; the first is the baseline (default: C DAGAN)")
     p.add_argument("--data-seeds", nargs="+", type=int, default=[0, 1, 2],
                    help="one labelled subset per data seed (default: 0 1 2)")
     p.add_argument("--steps-gan", type=int, default=None,
-                   help="steps of SemiGAN / DAGAN / DAGAN_aug (default: 2 x --steps)")
+                   help="steps of the methods that train a generator jointly (SemiGAN, DAGAN, "
+                        "DAGAN_aug; default: 2 x --steps)")
     _add_config_options(p, skip=("method", "data_seed", "only_class"), out_dir="runs/compare",
                         steps=1500)
 

@@ -1,7 +1,7 @@
 """The classroom comparison: several methods on the *same* labelled subsets.
 
-Issue 4's first lesson: which 50 images per class you draw moves accuracy by ~5 points,
-more than most method gaps. So every method is trained on the same ``data_seed`` subsets and
+Which 50 images per class you draw moves accuracy by several points (up to ~5 in our runs,
+docs/results.md), more than most gaps between methods. So every method is trained on the same ``data_seed`` subsets and
 we report, besides each method's mean +- std, the *paired* difference
 (method - baseline) per data seed, with its mean +- std.
 
@@ -16,29 +16,35 @@ import time
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .progress import format_seconds
+from .serialization import atomic_write, write_json, write_text
 from .training.config import TrainConfig
-from .training.trainer import format_seconds, load_splits, train, write_json
+from .training.methods import get_method
+from .training.run_data import load_splits
+from .training.trainer import train
 
-__all__ = ["GAN_METHODS", "compare", "summarise", "format_summary", "plot_summary"]
-
-GAN_METHODS = ("SemiGAN", "DAGAN", "DAGAN_aug")  # a generator trained jointly: ~2x the steps
+__all__ = ["compare", "summarise", "format_summary", "plot_summary"]
 
 
 def compare(base: TrainConfig, methods, data_seeds, out_dir, steps_gan=None, out=None, fresh=False):
     """Train every method on every data seed (same seed for the weights), then summarise.
 
-    ``base.steps`` is the number of steps of the classifier methods; the GAN methods get
-    ``steps_gan`` (default: 2 * base.steps, since they need about twice as many to catch up).
+    ``base.steps`` is the number of steps of a plain classifier; a method that trains a
+    generator jointly gets ``steps_gan`` (default: its ``steps_factor`` x base.steps, since
+    it needs about twice as many to catch up).
     """
     out = out or sys.stdout
-    steps_gan = steps_gan or 2 * base.steps
+    for method in methods:
+        if not get_method(method).classifier:
+            raise ValueError(f"compare: {method} is not a classifier; it cannot be scored")
     splits = load_splits(base)
     runs = []
     started = time.perf_counter()
     plan = [(d, m) for d in data_seeds for m in methods]
     for i, (data_seed, method) in enumerate(plan):
-        cfg = base.replace(method=method, data_seed=data_seed,
-                           steps=steps_gan if method in GAN_METHODS else base.steps,
+        m = get_method(method)
+        steps = (steps_gan or m.steps_factor * base.steps) if m.joint_generator else base.steps
+        cfg = base.replace(method=method, data_seed=data_seed, steps=steps,
                            out_dir=os.path.join(out_dir, f"{method}_data{data_seed}"))
         print(f"== run {i + 1}/{len(plan)}: {method}, data_seed {data_seed}, seed {cfg.seed}, "
               f"{cfg.steps} steps -> {cfg.out_dir} ({format_seconds(time.perf_counter() - started)} "
@@ -56,10 +62,7 @@ def compare(base: TrainConfig, methods, data_seeds, out_dir, steps_gan=None, out
     os.makedirs(out_dir, exist_ok=True)
     write_json(os.path.join(out_dir, "summary.json"), summary)
     text = format_summary(summary)
-    tmp = os.path.join(out_dir, "summary.md.tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, os.path.join(out_dir, "summary.md"))
+    write_text(os.path.join(out_dir, "summary.md"), text)
     plot_summary(summary, os.path.join(out_dir, "summary.png"))
     print(text, file=out, flush=True)
     return summary
@@ -129,6 +132,4 @@ def plot_summary(summary, path, width=560, height=320):
         x = width - 10 - (len(seeds) - j) * 75
         draw.rectangle([x, 6, x + 10, 16], fill=colours[j % len(colours)])
         draw.text((x + 14, 11), f"data_seed {seed}", fill="black", font=font, anchor="lm")
-    tmp = path + ".tmp.png"
-    img.save(tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda f: img.save(f, format="PNG"))

@@ -20,11 +20,12 @@ Discriminator D(x)  (image_size=32, width=1)
     Linear -> num_outputs                                          # (N, 2K) for DAGAN
     LeakyReLU(0.2) after every conv and NIN.
 
-Choices the paper does not state (PAPER.md) follow Salimans et al. 2016 ("Improved
-Techniques for Training GANs"), whose CIFAR-10 discriminator this is, and the calibration
-run of issue 4: input noise std 0.2 (Salimans: 0.15), dropout 0.5 after each stride-2
-block, LeakyReLU slope 0.2, batch norm in G, optional weight normalisation in D (off by
-default: it slows each step and the calibration run did not use it).
+Choices the paper does not state (docs/paper.md) follow Salimans et al. 2016 ("Improved
+Techniques for Training GANs"), whose CIFAR-10 discriminator this is, and a PyTorch run of
+the same recipe made before this library (docs/methods.md): input noise std 0.2 (Salimans:
+0.15), dropout 0.5 after each stride-2 block, LeakyReLU slope 0.2, batch norm in G,
+optional weight normalisation in D (off by default: it slows each step and that PyTorch
+run did not use it).
 The number of D outputs depends on the method: K (C), K+1 (Semi GAN), 2K (DAGAN), 1 (GAN).
 """
 import numpy as np
@@ -66,17 +67,12 @@ class Generator(nn.Module):
         self.widths = widths
         self.fc = nn.Linear(noise_dim + num_classes, widths[0] * 16, rng=rng)
         self.fc_bn = nn.BatchNorm1d(widths[0] * 16) if batch_norm else None
-        self.ups, self.bns = [], []
-        for i in range(n_up):
-            up = nn.ConvTranspose2d(widths[i] + num_classes, widths[i + 1], 5, stride=2, padding=2,
-                                    output_padding=1, rng=rng)
-            setattr(self, f"up{i}", up)
-            self.ups.append(up)
-            last = i == n_up - 1
-            bn = nn.BatchNorm2d(widths[i + 1]) if batch_norm and not last else None
-            if bn is not None:
-                setattr(self, f"bn{i}", bn)
-            self.bns.append(bn)
+        self.ups = nn.ModuleList(                                      # up-sampling: x2 each
+            nn.ConvTranspose2d(widths[i] + num_classes, widths[i + 1], 5, stride=2, padding=2,
+                               output_padding=1, rng=rng) for i in range(n_up))
+        # batch norm after every transposed conv but the last (which ends in tanh)
+        self.bns = nn.ModuleList(nn.BatchNorm2d(widths[i + 1]) for i in range(n_up - 1)
+                                 if batch_norm)
 
     def _with_label_maps(self, h, y_onehot):
         """Concatenate the one-hot label as K constant feature maps.  (N, C, H, W) -> (N, C+K, H, W)"""
@@ -102,11 +98,11 @@ class Generator(nn.Module):
         if self.fc_bn is not None:
             h = self.fc_bn(h)
         h = ops.relu(h).reshape(z.shape[0], self.widths[0], 4, 4)      # (N, C0, 4, 4)
-        for i, (up, bn) in enumerate(zip(self.ups, self.bns)):
+        for i, up in enumerate(self.ups):
             h = up(self._with_label_maps(h, y))                        # (N, C_{i+1}, 2H, 2W)
             if i == len(self.ups) - 1:
                 return ops.tanh(h)                                     # (N, 3, S, S)
-            h = ops.relu(bn(h) if bn is not None else h)
+            h = ops.relu(self.bns[i](h) if len(self.bns) else h)
 
     def sample(self, n, rng, noise="uniform", labels=None):
         """Draw n images (labels (n,) for a conditional G) with z from ``rng``; no graph."""
@@ -117,7 +113,7 @@ class Generator(nn.Module):
 
 
 def sample_noise(n, noise_dim, rng, kind="uniform"):
-    """z for the generator: U(0, 1) (the calibration run's choice), U(-1, 1) or N(0, I)."""
+    """z for the generator: U(0, 1) (the default; see docs/methods.md), U(-1, 1) or N(0, I)."""
     if kind == "uniform":
         return rng.random((n, noise_dim), dtype=np.float32)
     if kind == "uniform_signed":
@@ -137,19 +133,22 @@ class Discriminator(nn.Module):
         c1, c2 = _channels(width, 96), _channels(width, 192)
         self.num_outputs, self.slope, self.feature_dim = num_outputs, slope, c2
 
-        def conv(cin, cout, k=3, stride=1, padding=1):
-            return nn.Conv2d(cin, cout, k, stride, padding, weight_norm=weight_norm, rng=rng)
+        def conv(cin, cout, k=3, stride=1, padding=1):  # every conv is followed by LeakyReLU
+            return (nn.Conv2d(cin, cout, k, stride, padding, weight_norm=weight_norm, rng=rng),
+                    nn.LeakyReLU(slope))
+
+        def nin(c):
+            return nn.NIN(c, c, weight_norm=weight_norm, rng=rng), nn.LeakyReLU(slope)
 
         self.noise = nn.GaussianNoise(noise_std, rng=rng)
         self.convs = nn.Sequential(
-            conv(3, c1), conv(c1, c1), conv(c1, c1, stride=2),
+            *conv(3, c1), *conv(c1, c1), *conv(c1, c1, stride=2),        # (N, c1, S/2, S/2)
             nn.Dropout(dropout, rng=rng),
-            conv(c1, c2), conv(c2, c2), conv(c2, c2, stride=2),
+            *conv(c1, c2), *conv(c2, c2), *conv(c2, c2, stride=2),       # (N, c2, S/4, S/4)
             nn.Dropout(dropout, rng=rng),
-            conv(c2, c2, padding=0),
-            nn.NIN(c2, c2, weight_norm=weight_norm, rng=rng),
-            nn.NIN(c2, c2, weight_norm=weight_norm, rng=rng),
+            *conv(c2, c2, padding=0), *nin(c2), *nin(c2),                # (N, c2, S/4-2, S/4-2)
         )
+        self.pool = nn.GlobalAvgPool2d()
         self.fc = nn.Linear(c2, num_outputs, weight_norm=weight_norm, rng=rng)
 
     def features(self, x):
@@ -157,12 +156,7 @@ class Discriminator(nn.Module):
         x = x if isinstance(x, Tensor) else Tensor(x)
         if x.ndim != 4 or x.shape[1] != 3:
             raise ValueError(f"Discriminator: expected images (N, 3, H, W), got shape {x.shape}")
-        h = self.noise(x)
-        for layer in self.convs:
-            h = layer(h)
-            if isinstance(layer, nn.Conv2d):
-                h = ops.leaky_relu(h, self.slope)
-        return ops.mean(h, axis=(2, 3))                                # (N, C2)
+        return self.pool(self.convs(self.noise(x)))                    # (N, C2)
 
     def forward(self, x):
         return self.fc(self.features(x))                               # (N, num_outputs)

@@ -1,33 +1,34 @@
-"""Saving and loading named arrays as ``.npz`` files: atomically, and without pickle.
+"""Writing files atomically, and saving / loading named arrays (``.npz``) without pickle.
 
-Writing goes to a temporary file in the same folder, then ``os.replace`` renames it over the
-target: a crash mid-write leaves the old file (or none), never a half-written one.
-Loading uses ``allow_pickle=False``, so a file can hold only plain arrays and cannot run
-code.
+Every file tinydagan writes (checkpoints, models, JSON results, markdown summaries, PNGs,
+the data cache) goes through ``atomic_write``: the bytes go to a temporary file in the same
+folder, then ``os.replace`` renames it over the target. A crash or Ctrl-C mid-write leaves
+the old file (or none), never a half-written one.
+Loading uses ``allow_pickle=False``, so an ``.npz`` can hold only plain arrays and cannot
+run code.
 """
+import json
 import os
-import tempfile
+import uuid
 import zipfile
 
 import numpy as np
 
-__all__ = ["save_npz", "load_npz"]
+__all__ = ["atomic_write", "write_json", "write_text", "save_npz", "load_npz"]
 
 
-def save_npz(path, arrays, compress=False):
-    """Write {name: array} to ``path`` (.npz) atomically."""
+def atomic_write(path, write):
+    """Call ``write(f)`` on a binary file open on a temporary name beside ``path``, then
+    rename it to ``path`` (creating the folder if needed)."""
     path = os.fspath(path)
-    arrays = {name: np.asarray(value) for name, value in arrays.items()}
-    for name, value in arrays.items():
-        if value.dtype.hasobject:
-            raise ValueError(f"save_npz: '{name}' is an object array, which only pickle could "
-                             f"store; convert it to numbers or strings first")
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
+    # a unique name in the same folder (os.replace cannot cross file systems);
+    # open(..., "xb") gives normal permissions (umask), unlike tempfile's 0600
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
-            (np.savez_compressed if compress else np.savez)(f, **arrays)
+        with open(tmp, "xb") as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -35,6 +36,26 @@ def save_npz(path, arrays, compress=False):
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def write_text(path, text):
+    """Write a str to ``path`` (UTF-8), atomically."""
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def write_json(path, obj):
+    """Write ``obj`` as indented JSON to ``path``, atomically."""
+    write_text(path, json.dumps(obj, indent=1))
+
+
+def save_npz(path, arrays, compress=False):
+    """Write {name: array} to ``path`` (.npz) atomically."""
+    arrays = {name: np.asarray(value) for name, value in arrays.items()}
+    for name, value in arrays.items():
+        if value.dtype.hasobject:
+            raise ValueError(f"save_npz: '{name}' is an object array, which only pickle could "
+                             f"store; convert it to numbers or strings first")
+    atomic_write(path, lambda f: (np.savez_compressed if compress else np.savez)(f, **arrays))
 
 
 def load_npz(path):

@@ -94,7 +94,7 @@ def run(method, args, splits):
         trainer.G.eval()
         labels = np.repeat(np.arange(trainer.K), 20)
         fake = trainer.G.sample(len(labels), np.random.default_rng(99), cfg.z_noise, labels).data
-        real = sample_diversity(trainer.train_x, trainer.train_y, trainer.K)
+        real = sample_diversity(trainer.data.train_x, trainer.data.train_y, trainer.K)
         result["diversity_ratio"] = float(np.mean(sample_diversity(fake, labels, trainer.K) / real))
     return result
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from . import cifar10, svhn
 from .errors import DatasetError
-from .npz_cache import atomic_write_bytes
+from ..serialization import atomic_write
 from .paths import data_root
 
 __all__ = ["Remote", "SOURCES", "md5sum", "fetch", "safe_extract", "download",
@@ -174,7 +174,7 @@ def safe_extract(archive, target) -> list:
                     dest.mkdir(parents=True, exist_ok=True)
                     continue
                 src = tar.extractfile(m)
-                atomic_write_bytes(dest, lambda f: shutil.copyfileobj(src, f))
+                atomic_write(dest, lambda f: shutil.copyfileobj(src, f))
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise DatasetError(f"{archive}: not a readable tar archive ({exc})") from None
     return [m.name for m in members]
@@ -208,7 +208,7 @@ def verify_cifar10_folder(folder, out=sys.stderr) -> list:
 def _copy_file(src: Path, dest: Path) -> None:
     if src.resolve() != dest.resolve():
         with open(src, "rb") as f:
-            atomic_write_bytes(dest, lambda g: shutil.copyfileobj(f, g))
+            atomic_write(dest, lambda g: shutil.copyfileobj(f, g))
 
 
 def _install_archive(archive: Path, remote: Remote, root: Path, out) -> None:

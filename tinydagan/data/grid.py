@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .errors import DatasetError
-from .npz_cache import atomic_write_bytes
+from ..serialization import atomic_write
 
 __all__ = ["make_grid", "save_grid"]
 
@@ -50,4 +50,4 @@ def make_grid(images: np.ndarray, labels: np.ndarray, classes, scale=None,
 def save_grid(path, images: np.ndarray, labels: np.ndarray, classes, scale=None) -> None:
     """Write :func:`make_grid` as a PNG, atomically (temp file + rename)."""
     grid = make_grid(images, labels, classes, scale)
-    atomic_write_bytes(path, lambda f: grid.save(f, format="PNG"))
+    atomic_write(path, lambda f: grid.save(f, format="PNG"))

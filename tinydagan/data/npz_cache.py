@@ -16,39 +16,16 @@ the file is hashed again only when one of those changes.
 """
 import hashlib
 import json
-import os
-import uuid
 from pathlib import Path
 
 import numpy as np
 
 from ..cache import cache_dir
+from ..serialization import atomic_write
 from .errors import DatasetError
 from .split import Split
 
-__all__ = ["file_sha1", "sources_checksum", "cache_path", "save_split", "load_split",
-           "atomic_write_bytes"]
-
-
-def atomic_write_bytes(path, write) -> None:
-    """Call ``write(file)`` on a temp file beside ``path``, then rename it into place.
-
-    ``os.replace`` is atomic, so a reader sees either the old file or the whole
-    new one, never half of it (for example after Ctrl-C).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # a unique name in the same folder (os.replace cannot cross file systems);
-    # open(..., "xb") gives normal permissions (umask), unlike tempfile's 0600
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+__all__ = ["file_sha1", "sources_checksum", "cache_path", "save_split", "load_split"]
 
 
 def file_sha1(path) -> str:
@@ -65,7 +42,7 @@ def file_sha1(path) -> str:
         with open(path, "rb") as f:
             index[key] = hashlib.file_digest(f, "sha1").hexdigest()
         text = json.dumps(index, indent=0, sort_keys=True).encode()
-        atomic_write_bytes(index_path, lambda f: f.write(text))
+        atomic_write(index_path, lambda f: f.write(text))
     return index[key]
 
 
@@ -85,7 +62,7 @@ def cache_path(dataset: str, split: str, size, checksum: str) -> Path:
 def save_split(path, split: Split) -> None:
     """Write a :class:`Split` as ``.npz`` (no pickle), atomically."""
     classes = np.array(split.classes, dtype=np.str_)
-    atomic_write_bytes(path, lambda f: np.savez(f, images=split.images, labels=split.labels,
+    atomic_write(path, lambda f: np.savez(f, images=split.images, labels=split.labels,
                                                 classes=classes))
 
 

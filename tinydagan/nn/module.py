@@ -11,7 +11,7 @@ import numpy as np
 
 from ..tensor import Tensor
 
-__all__ = ["Parameter", "Module", "Sequential"]
+__all__ = ["Parameter", "Module", "Sequential", "ModuleList"]
 
 
 class Parameter(Tensor):
@@ -154,13 +154,20 @@ class Module:
         return lines[0] + ")" if len(lines) == 1 else "\n".join(lines) + "\n)"
 
 
-class Sequential(Module):
-    """Apply the given modules one after another."""
+class ModuleList(Module):
+    """A list of modules, registered as ``"0"``, ``"1"``, ... (so ``parameters()`` and
+    ``state_dict()`` find them), for a network that calls its layers itself."""
 
-    def __init__(self, *modules):
+    def __init__(self, modules=()):
         super().__init__()
-        for i, m in enumerate(modules):
-            setattr(self, str(i), m)
+        for m in modules:
+            self.append(m)
+
+    def append(self, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList holds Modules, got {type(module).__name__}")
+        setattr(self, str(len(self._modules)), module)
+        return self
 
     def __iter__(self):
         return iter(self._modules.values())
@@ -171,7 +178,14 @@ class Sequential(Module):
     def __getitem__(self, i):
         return list(self._modules.values())[i]
 
+
+class Sequential(ModuleList):
+    """Apply the given modules one after another: ``Sequential(a, b, c)(x) = c(b(a(x)))``."""
+
+    def __init__(self, *modules):
+        super().__init__(modules)
+
     def forward(self, x):
-        for m in self._modules.values():
+        for m in self:
             x = m(x)
         return x

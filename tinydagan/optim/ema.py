@@ -9,9 +9,18 @@ GAN-trained classifiers are noisy step to step; the average is a smoother, usual
 model. Without the warm-up, the average of a short run would still be mostly the random
 initial weights (0.999^200 = 82% of it after 200 steps); with it, early updates move the
 average quickly and the decay reaches ``decay`` after about 10 / (1 - decay) steps
-(the same schedule as TensorFlow's ExponentialMovingAverage with num_updates). ``swap_in()`` puts the averages into the model for evaluation, ``swap_out()`` puts
-the trained weights back.
+(the same schedule as TensorFlow's ExponentialMovingAverage with num_updates).
+
+Evaluating with the averages::
+
+    with ema.applied():          # the module holds the averaged weights inside the block
+        accuracy = evaluate(D, ...)
+                                 # ... and its trained weights again after it
+
+``swap_in()`` / ``swap_out()`` are the two halves of that block.
 """
+from contextlib import contextmanager
+
 import numpy as np
 
 __all__ = ["EMA"]
@@ -52,6 +61,20 @@ class EMA:
         for name, p in self.module.named_parameters():
             p.data = self._backup[name]
         self._backup = None
+
+    @contextmanager
+    def applied(self, weights=None):
+        """``with ema.applied(): ...`` runs the block with the averaged weights (or the given
+        {name: array} ``weights``, e.g. a saved best step's) in the module, then puts the
+        trained weights back, also if the block raises."""
+        self.swap_in()
+        if weights is not None:
+            for name, p in self.module.named_parameters():
+                p.data = weights[name].copy()
+        try:
+            yield self.module
+        finally:
+            self.swap_out()
 
     def state_dict(self):
         state = {name: value.copy() for name, value in self.shadow.items()}

@@ -1,9 +1,10 @@
 """Training and evaluating the methods: ``from tinydagan.training import TrainConfig, train``."""
-from .config import METHODS, TrainConfig
+from .config import TrainConfig
 from .evaluate import evaluate, predict, sample_diversity
-from .methods import build_models, class_probabilities, train_step
-from .trainer import Trainer, TrainingStopped, load_splits, train, vanilla_gan_samples
+from .methods import METHODS, Method, get_method
+from .run_data import RunData, load_splits, prepare_data
+from .trainer import Best, Trainer, TrainingStopped, train
 
-__all__ = ["METHODS", "TrainConfig", "Trainer", "TrainingStopped", "train", "load_splits",
-           "vanilla_gan_samples", "evaluate", "predict", "sample_diversity", "build_models",
-           "class_probabilities", "train_step"]
+__all__ = ["METHODS", "Method", "get_method", "TrainConfig", "Trainer", "TrainingStopped", "Best",
+           "train", "load_splits", "prepare_data", "RunData", "evaluate", "predict",
+           "sample_diversity"]

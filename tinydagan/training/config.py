@@ -1,6 +1,10 @@
 """``TrainConfig``: every setting of a training run, in one place, saved with its results.
 
-Two seeds, kept apart on purpose (issue 4's first lesson):
+Each setting's help text is stored with it (``dataclasses.field(metadata={"help": ...})``);
+the command line reads it from there (``tinydagan train --help``).
+
+Two seeds, kept apart on purpose (which images form a 50-per-class subset moves accuracy by
+several points, more than most gaps between methods):
     seed       weights, noise z, dropout, input noise, augmentation, batch order
     data_seed  which n images per class form the labelled subset (and the validation split)
 Comparing methods on the same ``data_seed`` compares them on the same images.
@@ -8,49 +12,71 @@ Comparing methods on the same ``data_seed`` compares them on the same images.
 import dataclasses
 import json
 from dataclasses import dataclass
+from typing import Optional
 
-__all__ = ["TrainConfig", "METHODS"]
+from .methods import METHODS
 
-METHODS = ("C", "C_aug", "GAN", "VanillaGAN", "SemiGAN", "DAGAN", "DAGAN_aug")
+__all__ = ["TrainConfig", "help_text"]
+
+
+def _setting(default, help):
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
+def help_text(name):
+    """The help text stored with the setting ``name``."""
+    return {f.name: f.metadata["help"] for f in dataclasses.fields(TrainConfig)}[name]
 
 
 @dataclass
 class TrainConfig:
-    method: str = "DAGAN"
-    dataset: str = "cifar10"          # cifar10 | svhn | folder (then data_root is the folder)
-    data_root: str = None             # None: $TINYDAGAN_DATA, then datasets/
-    image_size: int = 16              # 16 (classroom) or 32 (paper)
-    width: float = 0.5                # channel multiplier (1.0 = paper)
-    per_class: int = 50               # labelled images per class
-    val_per_class: int = 100          # held out of the training pool to choose the step
-    steps: int = 3000                 # optimisation steps (one D step + one G step for GANs)
-    batch_size: int = 64
-    lr: float = 3e-4
-    beta1: float = 0.5
-    lc_weight: float = 1.0            # D loss = L_D + lc_weight * L_c (DAGAN)
-    g_loss: str = "dagan"             # dagan | feature_matching
-    noise_std: float = 0.2            # D's Gaussian input-noise layer
-    dropout: float = 0.5
-    weight_norm: bool = False
-    z_noise: str = "uniform"          # uniform (U(0,1)) | uniform_signed | normal
-    ema_decay: float = 0.999
-    seed: int = 0
-    data_seed: int = 0
-    eval_every: int = 250             # validation accuracy (and best-step tracking)
-    checkpoint_every: int = 250
-    log_every: int = 50
-    sample_every: int = 1000          # sample grid PNG (GAN methods)
-    collapse_ratio: float = 0.05      # stop if generated diversity < ratio * real diversity
-    collapse_after: int = 500         # ... checked from this step on (an untrained G varies little)
-    only_class: int = None            # GAN: train on this class only (Vanilla GAN's per-class GANs)
-    per_class_gan_steps: int = 1500   # VanillaGAN: steps of each per-class GAN
-    gan_samples_per_class: int = 200  # VanillaGAN: generated images added per class
-    out_dir: str = "runs/run"
+    method: str = _setting("DAGAN",
+        "which method to train (table in docs/methods.md; GAN = one unconditional GAN)")
+    dataset: str = _setting("cifar10",
+        "cifar10, svhn, or folder (your own images: --data-root DIR with one sub-folder per "
+        "class)")
+    data_root: Optional[str] = _setting(None,
+        "where the data is (default: $TINYDAGAN_DATA, then datasets/ in the repo)")
+    image_size: int = _setting(16, "16 (classroom, fast) or 32 (the paper)")
+    width: float = _setting(0.5, "channel multiplier of both networks (1.0 = the paper's widths)")
+    per_class: int = _setting(50, "labelled training images per class")
+    val_per_class: int = _setting(100,
+        "images per class held out of the training pool to pick the best step (never the test "
+        "set)")
+    steps: int = _setting(3000, "optimisation steps")
+    batch_size: int = _setting(64, "images per batch (real and generated each)")
+    lr: float = _setting(3e-4, "Adam learning rate")
+    beta1: float = _setting(0.5, "Adam beta1")
+    lc_weight: float = _setting(1.0,
+        "weight of the class-consistency loss L_c in D's loss (DAGAN)")
+    g_loss: str = _setting("dagan", "generator loss: dagan (-log p(y|G(z,y))) or feature_matching")
+    noise_std: float = _setting(0.2, "std of D's Gaussian input-noise layer")
+    dropout: float = _setting(0.5, "dropout probability in D")
+    weight_norm: bool = _setting(False, "weight normalisation in D")
+    z_noise: str = _setting("uniform",
+        "distribution of z: uniform (U(0,1)), uniform_signed (U(-1,1)) or normal")
+    ema_decay: float = _setting(0.999,
+        "decay of the moving average of D's weights used for evaluation")
+    seed: int = _setting(0, "seed of the weights, noise and batch order")
+    data_seed: int = _setting(0, "seed that picks the labelled subset and the validation images")
+    eval_every: int = _setting(250, "steps between validation evaluations")
+    checkpoint_every: int = _setting(250,
+        "steps between checkpoints (a restarted run resumes from the last one)")
+    log_every: int = _setting(50, "steps between progress lines")
+    sample_every: int = _setting(1000, "steps between sample-grid PNGs (GAN methods)")
+    collapse_ratio: float = _setting(0.05,
+        "stop if generated images vary less than this fraction of real ones")
+    collapse_after: int = _setting(500,
+        "first step at which the collapse check runs (an untrained generator varies little)")
+    only_class: Optional[int] = _setting(None, "GAN: train on this class only")
+    per_class_gan_steps: int = _setting(1500, "VanillaGAN: steps of each per-class GAN")
+    gan_samples_per_class: int = _setting(200, "VanillaGAN: generated images added per class")
+    out_dir: str = _setting("runs/run", "output folder (checkpoint, samples, result.json)")
 
     def __post_init__(self):
         problems = []
         if self.method not in METHODS:
-            problems.append(f"method must be one of {METHODS}, got {self.method!r}")
+            problems.append(f"method must be one of {tuple(METHODS)}, got {self.method!r}")
         if self.image_size not in (16, 32):
             problems.append(f"image_size must be 16 or 32, got {self.image_size}")
         for name in ("per_class", "steps", "batch_size", "eval_every", "checkpoint_every",

@@ -2,13 +2,15 @@
 import numpy as np
 
 from ..tensor import no_grad
-from .methods import class_probabilities
+from .methods import get_method
 
 __all__ = ["predict", "evaluate", "sample_diversity"]
 
 
 def predict(D, method, x, num_classes, batch_size=500):
-    """Predicted labels (N,) for float images x (N, 3, S, S), D in evaluation mode."""
+    """Predicted labels (N,) for float images x (N, 3, S, S), D in evaluation mode.
+    ``method``: a method object or name (it says how logits become class probabilities)."""
+    method = get_method(method)
     was_training = D.training
     D.eval()
     preds = []
@@ -16,7 +18,7 @@ def predict(D, method, x, num_classes, batch_size=500):
         with no_grad():
             for start in range(0, len(x), batch_size):
                 logits = D(x[start:start + batch_size])
-                preds.append(class_probabilities(method, logits, num_classes).argmax(axis=1))
+                preds.append(method.class_probabilities(logits, num_classes).argmax(axis=1))
     finally:
         D.train(was_training)
     return np.concatenate(preds) if preds else np.zeros(0, np.int64)

@@ -1,185 +1,181 @@
-"""One trainer for every method: data, loop, evaluation, checkpoints, guard, pictures.
+"""One trainer for every method: data, models, loop, evaluation, checkpoints, guard, pictures.
 
     result = Trainer(TrainConfig(method="DAGAN", steps=3000, out_dir="runs/dagan")).run()
 
-What a run writes to ``out_dir`` (all atomically: temporary file, then rename):
-    checkpoint.npz   models, optimizers, EMA, best-so-far weights, RNG and sampler state,
-                     step counter, history. Re-running the same command resumes from it and
-                     ends with the same numbers as an uninterrupted run.
-    samples_*.png    one row per class from the generator (GAN methods)
-    model.npz        the evaluation weights (EMA, at the best validation step)
-    result.json      accuracies, per-class accuracy, confusion matrix, config, timings
-
-Model selection: validation accuracy (images held out of the training pool, never the test
-set) is measured every ``eval_every`` steps with the EMA weights; the test set is scored
-once, at the end, with the weights of the best validation step (and, for reference, the
-final ones).
+The method (``methods.py``) says what differs between methods: D's outputs, the generator,
+the losses of one step, the test-time class probabilities. Everything else is here.
 """
 import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
 from .. import data as tdata
 from ..optim import EMA, Adam
-from ..serialization import load_npz, save_npz
+from ..progress import eta_seconds, format_seconds
+from ..serialization import load_npz, save_npz, write_json
 from .config import TrainConfig
 from .evaluate import evaluate, sample_diversity
-from .methods import METHOD_TABLE, build_models, train_step
+from .methods import get_method
+from .run_data import load_splits, prepare_data
 
-__all__ = ["Trainer", "TrainingStopped", "train", "vanilla_gan_samples", "load_splits", "write_json",
-           "format_seconds"]
+__all__ = ["Trainer", "TrainingStopped", "Best", "train"]
 
 
 class TrainingStopped(RuntimeError):
     """The guard stopped the run (NaN/inf loss or a collapsed generator)."""
 
 
-def write_json(path, obj):
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=1)
-    os.replace(tmp, path)
-
-
-def load_splits(cfg):
-    """{"train": Split, "test": Split} at ``cfg.image_size`` (cached on disk after the first run)."""
-    if cfg.dataset == "folder":  # a user's own images: hold a test set out of them
-        full = tdata.load_dataset("folder", size=cfg.image_size, root=cfg.data_root)
-        counts = np.bincount(full.labels, minlength=full.num_classes)
-        test_per_class = max(1, int(counts.min()) // 5)
-        xtr, ytr, xte, yte = tdata.train_val_split(full.images, full.labels, test_per_class,
-                                                   np.random.default_rng(12345))
-        return {"train": tdata.Split(xtr, ytr, full.classes), "test": tdata.Split(xte, yte, full.classes)}
-    return {split: tdata.load_dataset(cfg.dataset, split, size=cfg.image_size, root=cfg.data_root)
-            for split in ("train", "test")}
-
-
-def format_seconds(s):
-    s = int(round(s))
-    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+@dataclass
+class Best:
+    """The best validation step so far: its accuracy (%), its step, D's EMA weights then."""
+    val_accuracy: float
+    step: int
+    weights: dict
 
 
 class Trainer:
+    """Trains one method on one labelled subset and scores it.
+
+    One step (``run``): draw a batch from the labelled set (crop + flip it for the "_aug"
+    methods), let the method take its optimisation step (``method.train_step``: D's step,
+    then G's for GAN methods), stop on a NaN/inf loss, update the EMA of D's weights.
+    Every ``eval_every`` steps: validation accuracy with the EMA weights (the best step's
+    weights are kept) and, for a GAN, the collapse check; every ``sample_every`` steps a
+    sample grid; every ``checkpoint_every`` steps a checkpoint.
+
+    Model selection: validation accuracy (images held out of the training pool, never the
+    test set) chooses the step; the test set is scored once, at the end, with the EMA
+    weights of the best validation step (and, for reference, the final ones).
+
+    What a run writes to ``cfg.out_dir`` (each file atomically):
+        checkpoint.npz   models, optimizers, EMA, best-so-far weights, RNG and sampler state,
+                         step counter, history. Re-running the same command resumes from it
+                         and ends with the same numbers as an uninterrupted run.
+        samples_*.png    one row per class from the generator (GAN methods)
+        model.npz        the evaluation weights (EMA, at the best validation step)
+        result.json      accuracies, per-class accuracy, confusion matrix, config, history
+    """
+
     def __init__(self, cfg: TrainConfig, splits=None, out=None, extra_labelled=None, fresh=False):
         """``splits``: preloaded ``load_splits(cfg)`` (shared across runs of an experiment);
         ``extra_labelled``: (x float NCHW, y) added to the labelled set (Vanilla GAN);
         ``fresh``: delete ``out_dir``'s checkpoint and start from step 0 instead of resuming."""
         self.cfg, self.out = cfg, out or sys.stdout
-        self.splits = splits or load_splits(cfg)
-        self.extra = extra_labelled
-        os.makedirs(cfg.out_dir, exist_ok=True)
-        self.ckpt_path = os.path.join(cfg.out_dir, "checkpoint.npz")
-        if fresh and os.path.exists(self.ckpt_path):
-            os.remove(self.ckpt_path)
+        self.method = get_method(cfg.method)
 
-    # ----- setup --------------------------------------------------------------------------
-    def _prepare_data(self):
-        cfg, train = self.cfg, self.splits["train"]
-        self.classes = train.classes
-        self.K = K = train.num_classes
-        counts = np.bincount(train.labels, minlength=K)
-        if counts.min() < cfg.per_class + cfg.val_per_class:
-            raise ValueError(
-                f"--per-class {cfg.per_class} + --val-per-class {cfg.val_per_class} = "
-                f"{cfg.per_class + cfg.val_per_class} training images per class are needed, but "
-                f"class '{self.classes[int(counts.argmin())]}' has only {counts.min()}")
-        data_rng = np.random.default_rng(cfg.data_seed)
-        pool_x, pool_y, val_x, val_y = tdata.train_val_split(train.images, train.labels,
-                                                             cfg.val_per_class, data_rng, K)
-        lab_x, lab_y = tdata.class_balanced_subset(pool_x, pool_y, cfg.per_class, data_rng, K)
-        self.labelled = (tdata.to_float_nchw(lab_x), lab_y)              # (K*n, 3, S, S)
-        self.val = (tdata.to_float_nchw(val_x), val_y)
-        test = self.splits["test"]
-        self.test = (tdata.to_float_nchw(test.images), test.labels)
-        x, y = self.labelled
-        if cfg.only_class is not None:  # a per-class GAN sees only its class
-            keep = y == cfg.only_class
-            x, y = x[keep], y[keep]
-        if self.extra is not None:
-            x, y = np.concatenate([x, self.extra[0]]), np.concatenate([y, self.extra[1]])
-        self.train_x, self.train_y = x, y
+        # --- the images (data_seed): labelled subset, validation split, test set ---
+        self.data = prepare_data(cfg, splits or load_splits(cfg), extra_labelled)
+        self.classes, self.K = self.data.classes, self.data.num_classes
 
-    def _build(self):
-        cfg = self.cfg
-        self.rng = np.random.default_rng(cfg.seed)  # the one stream every random draw uses
-        self.D, self.G = build_models(cfg, self.K, self.rng)
+        # --- models, optimizers, EMA, batches: every draw from one stream (seed) ---
+        self.rng = np.random.default_rng(cfg.seed)
+        self.D, self.G = self.method.build_models(cfg, self.K, self.rng)
         betas = (cfg.beta1, 0.999)
         self.opt_d = Adam(self.D.parameters(), cfg.lr, betas)
         self.opt_g = Adam(self.G.parameters(), cfg.lr, betas) if self.G is not None else None
         self.ema = EMA(self.D, cfg.ema_decay)
-        self.sampler = tdata.InfiniteSampler(self.train_x, self.train_y, cfg.batch_size, self.rng)
-        self.step, self.history, self.best = 0, [], None  # best: (val acc, step, EMA weights)
+        self.sampler = tdata.InfiniteSampler(self.data.train_x, self.data.train_y,
+                                             cfg.batch_size, self.rng)
 
-    # ----- checkpoints ------------------------------------------------------------------
-    def _state(self):
-        s = {"config": np.array(json.dumps(self.cfg.identity(), sort_keys=True)),
-             "step": np.array(self.step),
-             "rng": np.array(json.dumps(self.rng.bit_generator.state)),
-             "sampler_queue": self.sampler._queue,
-             "history": np.array(json.dumps(self.history))}
-        parts = {"D": self.D.state_dict(), "opt_d": self.opt_d.state_dict(), "ema": self.ema.state_dict()}
+        # --- progress: where the loop starts (0, or the checkpoint's step) ---
+        self.step = 0
+        self.history = []          # one record per logged step: losses, validation accuracy
+        self.best = None           # Best, after the first validation
+        self._real_diversity = None
+
+        # --- the run's folder: resume from its checkpoint unless fresh ---
+        os.makedirs(cfg.out_dir, exist_ok=True)
+        self.ckpt_path = os.path.join(cfg.out_dir, "checkpoint.npz")
+        if fresh and os.path.exists(self.ckpt_path):
+            os.remove(self.ckpt_path)
+        self.resumed = os.path.exists(self.ckpt_path)
+        if self.resumed:
+            self._load_checkpoint()
+        self._last_saved = self.step
+
+    # ----- the loop ---------------------------------------------------------------------
+    def run(self):
+        """Train from ``self.step`` to ``cfg.steps``, then score on the test set; returns
+        the result dict (also written to ``result.json``)."""
+        cfg = self.cfg
+        if self.resumed:
+            print(f"[{cfg.method}] resuming from {self.ckpt_path} at step {self.step}", file=self.out)
+        flip = cfg.dataset != "svhn"  # a flipped digit is another symbol
+        start_time, start_step = time.perf_counter(), self.step
+        while self.step < cfg.steps:
+            x, y = self.sampler.next()
+            if self.method.augment:
+                x = tdata.augment_batch(x, self.rng, flip=flip)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # the guard reports it
+                losses = self.method.train_step(cfg, self.D, self.G, self.opt_d, self.opt_g,
+                                                x, y, self.K, self.rng)
+            self.step += 1
+            self._guard(losses)
+            self.ema.update()
+            record = {"step": self.step, **{k: round(v, 5) for k, v in losses.items()}}
+            if self.step % cfg.eval_every == 0 or self.step == cfg.steps:
+                acc = self._validate()
+                if acc is not None:
+                    record["val_acc"] = round(acc, 2)
+                if self.G is not None and self.step >= cfg.collapse_after:
+                    self._check_collapse()
+            if self.step % cfg.log_every == 0 or self.step == cfg.steps or "val_acc" in record:
+                self.history.append(record)
+                elapsed = time.perf_counter() - start_time
+                eta = eta_seconds(elapsed, self.step - start_step, cfg.steps - start_step)
+                text = " ".join(f"{k} {v:.3f}" for k, v in losses.items())
+                val = f" | val {record['val_acc']:.1f}%" if "val_acc" in record else ""
+                print(f"[{cfg.method}] step {self.step}/{cfg.steps} | {text}{val} | "
+                      f"{format_seconds(elapsed)} elapsed, ETA {format_seconds(eta)}",
+                      file=self.out, flush=True)
+            if self.G is not None and self.step % cfg.sample_every == 0:
+                self.save_samples(f"samples_step{self.step:06d}.png")
+            if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
+                self._guard(losses, check_weights=True)  # never save a broken model
+                self.save_checkpoint()
+                self._last_saved = self.step
+        return self._finish(time.perf_counter() - start_time)
+
+    def _finish(self, train_seconds):
+        cfg = self.cfg
+        result = {"method": cfg.method, "config": json.loads(cfg.to_json()), "steps": self.step,
+                  "train_seconds_this_session": round(train_seconds, 1), "history": self.history}
         if self.G is not None:
-            parts.update(G=self.G.state_dict(), opt_g=self.opt_g.state_dict())
-        if self.best is not None:
-            s["best_acc"], s["best_step"] = np.array(self.best[0]), np.array(self.best[1])
-            parts["best"] = self.best[2]
-        for prefix, d in parts.items():
-            s.update({f"{prefix}/{k}": v for k, v in d.items()})
-        return s
-
-    def save_checkpoint(self):
-        save_npz(self.ckpt_path, self._state())
-
-    def _load_checkpoint(self):
-        s = load_npz(self.ckpt_path)
-        saved = json.loads(str(s["config"]))
-        current = json.loads(json.dumps(self.cfg.identity(), sort_keys=True))
-        if saved != current:
-            diff = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
-            raise ValueError(f"{self.ckpt_path} was written by a run with other settings "
-                             f"(differing: {', '.join(diff)}); use another --out folder or "
-                             f"delete the checkpoint to start afresh")
-
-        def part(prefix):
-            return {k[len(prefix) + 1:]: v for k, v in s.items() if k.startswith(prefix + "/")}
-
-        self.D.load_state_dict(part("D"))
-        self.opt_d.load_state_dict(part("opt_d"))
-        self.ema.load_state_dict(part("ema"))
-        if self.G is not None:
-            self.G.load_state_dict(part("G"))
-            self.opt_g.load_state_dict(part("opt_g"))
-        if "best_acc" in s:
-            self.best = (float(s["best_acc"]), int(s["best_step"]), part("best"))
-        self.rng.bit_generator.state = json.loads(str(s["rng"]))
-        self.sampler._queue = s["sampler_queue"].astype(np.int64)
-        self.history = json.loads(str(s["history"]))
-        self.step = int(s["step"])
-        if self.step > self.cfg.steps:
-            raise ValueError(f"{self.ckpt_path} is at step {self.step}, beyond --steps "
-                             f"{self.cfg.steps}; ask for at least {self.step} steps or use another --out")
+            result["samples"] = self.save_samples("samples_final.png")
+        if self.method.classifier:
+            if self.best is None:  # no validation split (val_per_class 0): use the final weights
+                self.best = Best(float("nan"), self.step, self.ema.weights())
+            with self.ema.applied(self.best.weights):
+                test_best = self._evaluate(self.data.test_x, self.data.test_y)
+            with self.ema.applied():
+                test_final = self._evaluate(self.data.test_x, self.data.test_y)
+            result.update(test_accuracy=test_best["accuracy"], best_step=self.best.step,
+                          val_accuracy=self.best.val_accuracy,
+                          test_accuracy_final_step=test_final["accuracy"],
+                          per_class=test_best["per_class"], confusion=test_best["confusion"],
+                          classes=list(self.classes))
+            save_npz(os.path.join(cfg.out_dir, "model.npz"), self.best.weights)
+            print(f"[{cfg.method}] test accuracy {test_best['accuracy']:.2f}% (EMA weights of step "
+                  f"{self.best.step}, best validation {self.best.val_accuracy:.2f}%); final step: "
+                  f"{test_final['accuracy']:.2f}%", file=self.out, flush=True)
+        write_json(os.path.join(cfg.out_dir, "result.json"), result)
+        return result
 
     # ----- evaluation, guard, pictures --------------------------------------------------
-    def _with_ema(self, fn, weights=None):
-        """Run fn() with the EMA weights (or the given ones) loaded into D."""
-        self.ema.swap_in()
-        if weights is not None:
-            for name, p in self.D.named_parameters():
-                p.data = weights[name].copy()
-        try:
-            return fn()
-        finally:
-            self.ema.swap_out()
+    def _evaluate(self, x, y):
+        return evaluate(self.D, self.method, x, y, self.K)
 
     def _validate(self):
-        if self.cfg.method == "GAN" or len(self.val[1]) == 0:
+        if not self.method.classifier or len(self.data.val_y) == 0:
             return None
-        acc = self._with_ema(lambda: evaluate(self.D, self.cfg.method, *self.val, self.K))["accuracy"]
-        if self.best is None or acc > self.best[0]:
-            self.best = (acc, self.step, self.ema.weights())
+        with self.ema.applied():
+            acc = self._evaluate(self.data.val_x, self.data.val_y)["accuracy"]
+        if self.best is None or acc > self.best.val_accuracy:
+            self.best = Best(acc, self.step, self.ema.weights())
         return acc
 
     def _guard(self, losses, check_weights=False):
@@ -213,12 +209,13 @@ class Trainer:
 
     def _check_collapse(self):
         x, rows = self._samples(per_row=16)
+        train_y = self.data.train_y
         if self.G.num_classes:  # compare class by class
-            groups, real_groups, k = rows, self.train_y, self.K
+            groups, real_groups, k = rows, train_y, self.K
         else:  # an unconditional G: all its samples against all its training images
-            groups, real_groups, k = np.zeros_like(rows), np.zeros_like(self.train_y), 1
+            groups, real_groups, k = np.zeros_like(rows), np.zeros_like(train_y), 1
         if self._real_diversity is None:
-            self._real_diversity = sample_diversity(self.train_x, real_groups, k)
+            self._real_diversity = sample_diversity(self.data.train_x, real_groups, k)
         ratio = float(np.nanmin(sample_diversity(x, groups, k) / self._real_diversity))
         if ratio < self.cfg.collapse_ratio:
             raise TrainingStopped(
@@ -239,96 +236,60 @@ class Trainer:
         tdata.save_grid(path, tdata.to_uint8_nhwc(x), rows, names)
         return path
 
-    # ----- the loop ---------------------------------------------------------------------
-    def run(self):
-        cfg = self.cfg
-        self._prepare_data()
-        self._build()
-        if os.path.exists(self.ckpt_path):
-            self._load_checkpoint()
-            print(f"[{cfg.method}] resuming from {self.ckpt_path} at step {self.step}", file=self.out)
-        self._last_saved, self._real_diversity = self.step, None
-        augment = METHOD_TABLE[cfg.method][2]
-        flip = cfg.dataset != "svhn"  # a flipped digit is another symbol
-        start_time, start_step = time.perf_counter(), self.step
-        while self.step < cfg.steps:
-            x, y = self.sampler.next()
-            if augment:
-                x = tdata.augment_batch(x, self.rng, flip=flip)
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # the guard reports it
-                losses = train_step(cfg, self.D, self.G, self.opt_d, self.opt_g, x, y, self.K, self.rng)
-            self.step += 1
-            self._guard(losses)
-            self.ema.update()
-            record = {"step": self.step, **{k: round(v, 5) for k, v in losses.items()}}
-            if self.step % cfg.eval_every == 0 or self.step == cfg.steps:
-                acc = self._validate()
-                if acc is not None:
-                    record["val_acc"] = round(acc, 2)
-                if self.G is not None and self.step >= cfg.collapse_after:
-                    self._check_collapse()
-            if self.step % cfg.log_every == 0 or self.step == cfg.steps or "val_acc" in record:
-                self.history.append(record)
-                elapsed = time.perf_counter() - start_time
-                eta = elapsed / (self.step - start_step) * (cfg.steps - self.step)
-                text = " ".join(f"{k} {v:.3f}" for k, v in losses.items())
-                val = f" | val {record['val_acc']:.1f}%" if "val_acc" in record else ""
-                print(f"[{cfg.method}] step {self.step}/{cfg.steps} | {text}{val} | "
-                      f"{format_seconds(elapsed)} elapsed, ETA {format_seconds(eta)}",
-                      file=self.out, flush=True)
-            if self.G is not None and self.step % cfg.sample_every == 0:
-                self.save_samples(f"samples_step{self.step:06d}.png")
-            if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
-                self._guard(losses, check_weights=True)  # never save a broken model
-                self.save_checkpoint()
-                self._last_saved = self.step
-        return self._finish(time.perf_counter() - start_time)
-
-    def _finish(self, train_seconds):
-        cfg = self.cfg
-        result = {"method": cfg.method, "config": json.loads(cfg.to_json()), "steps": self.step,
-                  "train_seconds_this_session": round(train_seconds, 1), "history": self.history}
+    # ----- checkpoints ------------------------------------------------------------------
+    def _state(self):
+        s = {"config": np.array(json.dumps(self.cfg.identity(), sort_keys=True)),
+             "step": np.array(self.step),
+             "rng": np.array(json.dumps(self.rng.bit_generator.state)),
+             "sampler_queue": self.sampler._queue,
+             "history": np.array(json.dumps(self.history))}
+        parts = {"D": self.D.state_dict(), "opt_d": self.opt_d.state_dict(), "ema": self.ema.state_dict()}
         if self.G is not None:
-            result["samples"] = self.save_samples("samples_final.png")
-        if cfg.method != "GAN":
-            if self.best is None:  # no validation split (val_per_class 0): use the final weights
-                self.best = (float("nan"), self.step, self.ema.weights())
-            best_acc, best_step, best_weights = self.best
-            test_best = self._with_ema(lambda: evaluate(self.D, cfg.method, *self.test, self.K), best_weights)
-            test_final = self._with_ema(lambda: evaluate(self.D, cfg.method, *self.test, self.K))
-            result.update(test_accuracy=test_best["accuracy"], best_step=best_step, val_accuracy=best_acc,
-                          test_accuracy_final_step=test_final["accuracy"],
-                          per_class=test_best["per_class"], confusion=test_best["confusion"],
-                          classes=list(self.classes))
-            save_npz(os.path.join(cfg.out_dir, "model.npz"), best_weights)
-            print(f"[{cfg.method}] test accuracy {test_best['accuracy']:.2f}% (EMA weights of step "
-                  f"{best_step}, best validation {best_acc:.2f}%); final step: "
-                  f"{test_final['accuracy']:.2f}%", file=self.out, flush=True)
-        write_json(os.path.join(cfg.out_dir, "result.json"), result)
-        return result
+            parts.update(G=self.G.state_dict(), opt_g=self.opt_g.state_dict())
+        if self.best is not None:
+            s["best_acc"], s["best_step"] = np.array(self.best.val_accuracy), np.array(self.best.step)
+            parts["best"] = self.best.weights
+        for prefix, d in parts.items():
+            s.update({f"{prefix}/{k}": v for k, v in d.items()})
+        return s
 
+    def save_checkpoint(self):
+        save_npz(self.ckpt_path, self._state())
 
-def vanilla_gan_samples(cfg, splits, out, fresh=False):
-    """Vanilla GAN, phase 1: train one unconditional GAN per class on that class's labelled
-    images, then draw ``cfg.gan_samples_per_class`` images from each.
-    Returns (x (K * m, 3, S, S) float32, y (K * m,)) to add to C's training set."""
-    K = splits["train"].num_classes
-    xs, ys = [], []
-    for k in range(K):
-        sub = cfg.replace(method="GAN", only_class=k, steps=cfg.per_class_gan_steps,
-                          out_dir=os.path.join(cfg.out_dir, f"gan_class{k}"))
-        trainer = Trainer(sub, splits, out, fresh=fresh)
-        trainer.run()
-        rng = np.random.default_rng([cfg.seed, k, 11])
-        trainer.G.eval()
-        xs.append(trainer.G.sample(cfg.gan_samples_per_class, rng, cfg.z_noise).data)
-        ys.append(np.full(cfg.gan_samples_per_class, k, np.int64))
-    return np.concatenate(xs), np.concatenate(ys)
+    def _load_checkpoint(self):
+        s = load_npz(self.ckpt_path)
+        saved = json.loads(str(s["config"]))
+        current = json.loads(json.dumps(self.cfg.identity(), sort_keys=True))
+        if saved != current:
+            diff = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
+            raise ValueError(f"{self.ckpt_path} was written by a run with other settings "
+                             f"(differing: {', '.join(diff)}); use another --out folder or "
+                             f"delete the checkpoint to start afresh")
+
+        def part(prefix):
+            return {k[len(prefix) + 1:]: v for k, v in s.items() if k.startswith(prefix + "/")}
+
+        self.D.load_state_dict(part("D"))
+        self.opt_d.load_state_dict(part("opt_d"))
+        self.ema.load_state_dict(part("ema"))
+        if self.G is not None:
+            self.G.load_state_dict(part("G"))
+            self.opt_g.load_state_dict(part("opt_g"))
+        if "best_acc" in s:
+            self.best = Best(float(s["best_acc"]), int(s["best_step"]), part("best"))
+        self.rng.bit_generator.state = json.loads(str(s["rng"]))
+        self.sampler._queue = s["sampler_queue"].astype(np.int64)
+        self.history = json.loads(str(s["history"]))
+        self.step = int(s["step"])
+        if self.step > self.cfg.steps:
+            raise ValueError(f"{self.ckpt_path} is at step {self.step}, beyond --steps "
+                             f"{self.cfg.steps}; ask for at least {self.step} steps or use another --out")
 
 
 def train(cfg, splits=None, out=None, fresh=False):
     """Train and evaluate ``cfg.method``; returns the result dict (also in result.json).
-    Resumes from ``cfg.out_dir``'s checkpoint unless ``fresh``."""
+    Resumes from ``cfg.out_dir``'s checkpoint unless ``fresh``. What the method needs
+    before training (Vanilla GAN's per-class GANs) runs first."""
     splits = splits or load_splits(cfg)
-    extra = vanilla_gan_samples(cfg, splits, out, fresh) if cfg.method == "VanillaGAN" else None
+    extra = get_method(cfg.method).extra_labelled(cfg, splits, out, fresh)
     return Trainer(cfg, splits, out, extra, fresh).run()

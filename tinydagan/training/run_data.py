@@ -1,0 +1,75 @@
+"""The images one run sees: the labelled subset, the validation split and the test set.
+
+``data_seed`` alone decides which images these are (the weights' ``seed`` never does), so
+runs of different methods with the same ``data_seed`` see exactly the same images.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import data as tdata
+
+__all__ = ["RunData", "load_splits", "prepare_data"]
+
+
+def load_splits(cfg):
+    """{"train": Split, "test": Split} at ``cfg.image_size`` (cached on disk after the first run)."""
+    if cfg.dataset == "folder":  # a user's own images: hold a test set out of them
+        full = tdata.load_dataset("folder", size=cfg.image_size, root=cfg.data_root)
+        counts = np.bincount(full.labels, minlength=full.num_classes)
+        test_per_class = max(1, int(counts.min()) // 5)
+        xtr, ytr, xte, yte = tdata.train_val_split(full.images, full.labels, test_per_class,
+                                                   np.random.default_rng(12345))
+        return {"train": tdata.Split(xtr, ytr, full.classes), "test": tdata.Split(xte, yte, full.classes)}
+    return {split: tdata.load_dataset(cfg.dataset, split, size=cfg.image_size, root=cfg.data_root)
+            for split in ("train", "test")}
+
+
+@dataclass
+class RunData:
+    """Float NCHW images in [-1, 1] and int labels.
+
+    train_x, train_y   what the sampler draws batches from: the labelled subset (one class
+                       only for a per-class GAN), plus any extra labelled images
+    val_x, val_y       held out of the training pool, to choose the step (never the test set)
+    test_x, test_y     the test set, scored once at the end
+    """
+    classes: tuple
+    train_x: np.ndarray   # (M, 3, S, S)
+    train_y: np.ndarray   # (M,)
+    val_x: np.ndarray     # (K * val_per_class, 3, S, S)
+    val_y: np.ndarray
+    test_x: np.ndarray    # (N_test, 3, S, S)
+    test_y: np.ndarray
+
+    @property
+    def num_classes(self):
+        return len(self.classes)
+
+
+def prepare_data(cfg, splits, extra_labelled=None):
+    """Draw the run's images from ``splits`` with ``np.random.default_rng(cfg.data_seed)``:
+    first ``cfg.val_per_class`` validation images per class out of the training split, then
+    ``cfg.per_class`` labelled images per class out of the rest.
+    ``extra_labelled``: (x float NCHW, y) added to the labelled set (Vanilla GAN's samples)."""
+    train = splits["train"]
+    classes, K = train.classes, train.num_classes
+    counts = np.bincount(train.labels, minlength=K)
+    if counts.min() < cfg.per_class + cfg.val_per_class:
+        raise ValueError(
+            f"--per-class {cfg.per_class} + --val-per-class {cfg.val_per_class} = "
+            f"{cfg.per_class + cfg.val_per_class} training images per class are needed, but "
+            f"class '{classes[int(counts.argmin())]}' has only {counts.min()}")
+    data_rng = np.random.default_rng(cfg.data_seed)
+    pool_x, pool_y, val_x, val_y = tdata.train_val_split(train.images, train.labels,
+                                                         cfg.val_per_class, data_rng, K)
+    lab_x, lab_y = tdata.class_balanced_subset(pool_x, pool_y, cfg.per_class, data_rng, K)
+    x, y = tdata.to_float_nchw(lab_x), lab_y                             # (K*n, 3, S, S)
+    if cfg.only_class is not None:  # a per-class GAN sees only its class
+        keep = y == cfg.only_class
+        x, y = x[keep], y[keep]
+    if extra_labelled is not None:
+        x, y = np.concatenate([x, extra_labelled[0]]), np.concatenate([y, extra_labelled[1]])
+    test = splits["test"]
+    return RunData(classes, x, y, tdata.to_float_nchw(val_x), val_y,
+                   tdata.to_float_nchw(test.images), test.labels)
