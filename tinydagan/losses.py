@@ -76,7 +76,7 @@ def class_consistency_loss(logits_real, y_real, logits_fake, y_fake, num_classes
 
 
 def dagan_generator_loss(logits_fake, y_fake, num_classes):
-    """Eqs. 4-5 (as restated in PAPER.md): G wants its image of class y taken for a REAL
+    """Eqs. 4-5 (as restated in docs/paper.md): G wants its image of class y taken for a REAL
     image of class y:   L_G = - E_{z,y} log p(y | G(z, y))."""
     y_fake = _check(logits_fake, y_fake, 2 * num_classes, "dagan_generator_loss")
     return -ops.mean(log_prob(logits_fake, y_fake))
