@@ -4,13 +4,14 @@
     python benchmarks/ab_step.py --rev HEAD~1 --size 32 --iters 5
     python benchmarks/ab_step.py path/to/numba_conv_variant.py   # a file vs now
 
-On a shared machine two separate runs of the same code can differ by 30%, so comparing
-two benchmark runs says little about a 5% change. This script loads the other version of
+On a shared machine two separate runs of the same code can differ by much more than a
+kernel change of a few percent (docs/performance.md, "Environment"), so comparing two
+benchmark runs says little about such a change. This script loads the other version of
 ``tinydagan/kernels/numba_conv.py`` as an extra kernel backend, then times training
-iterations (``tinydagan.training.methods.train_step`` for DAGAN, batch 64, as in
-train_step.py) with the two backends alternating iteration by iteration, and reports
-the median of the per-iteration time ratios (new / old): drifts of the machine's speed
-hit both sides alike.
+iterations (the DAGAN method's ``train_step`` in ``tinydagan.training.methods``, batch
+64, as in train_step.py) with the two backends alternating iteration by iteration, and
+reports the median of the per-iteration time ratios (new / old): drifts of the machine's
+speed hit both sides alike.
 
 Only the conv kernel module is swapped; everything else (autograd, element-wise kernels,
 optimizer, the malloc setting of tinydagan/memory.py) is the current code for both.
@@ -31,15 +32,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 import tinydagan.kernels as kernels  # noqa: E402
+from tinydagan.kernels import numba_elementwise  # noqa: E402
 from tinydagan.optim import Adam  # noqa: E402
 from tinydagan.training import TrainConfig  # noqa: E402
-from tinydagan.training.methods import build_models, train_step  # noqa: E402
+from tinydagan.training.methods import get_method  # noqa: E402
 
 KERNEL_FILE = "tinydagan/kernels/numba_conv.py"
 
 
 def load_kernels(path, name):
-    """Import a numba_conv.py variant as a module; adapt an older interface to today's."""
+    """Import a numba_conv.py variant as a module, adapt an older interface to today's, and
+    make it a kernel backend (with today's element-wise kernels)."""
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -60,7 +63,7 @@ def load_kernels(path, name):
         module.conv2d_forward = lambda x, w, b, s, p, saved=None: forward(x, w, b, s, p)
         module.conv2d_backward = lambda g, x, w, s, p, needs=(True, True, True), saved=None: backward(g, x, w, s, p,
                                                                                                       needs)
-    return module
+    return kernels.Backend(module, numba_elementwise, keeps_work=True)
 
 
 def kernels_at_revision(rev, folder):
@@ -92,19 +95,20 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         old_path = Path(args.old) if args.old else kernels_at_revision(args.rev, tmp)
         label = args.rev or str(old_path)
-        kernels.BACKENDS["old"] = load_kernels(old_path, "numba_conv_old")
-        kernels.ELEMENTWISE["old"] = kernels.ELEMENTWISE["numba"]
+        # named inside the package, so that its relative imports (.geometry, ...) resolve
+        kernels.BACKENDS["old"] = load_kernels(old_path, "tinydagan.kernels.numba_conv_old")
         width = 0.5 if args.size == 16 else 1.0
         cfg = TrainConfig(method="DAGAN", image_size=args.size, width=width, batch_size=64)
         rng = np.random.default_rng(0)
-        D, G = build_models(cfg, 10, rng)
+        method = get_method(cfg.method)
+        D, G = method.build_models(cfg, 10, rng)
         opt_d = Adam(D.parameters(), cfg.lr, (cfg.beta1, 0.999))
         opt_g = Adam(G.parameters(), cfg.lr, (cfg.beta1, 0.999))
         x = rng.uniform(-1, 1, (64, 3, args.size, args.size)).astype(np.float32)
         y = rng.integers(0, 10, 64)
 
         def step():
-            train_step(cfg, D, G, opt_d, opt_g, x, y, 10, rng)
+            method.train_step(cfg, D, G, opt_d, opt_g, x, y, 10, rng)
 
         print(f"A/B at {args.size}x{args.size}, width {width}, batch 64: old = {label}, new = the working tree; "
               f"load average {os.getloadavg()[0]:.2f}")

@@ -18,7 +18,7 @@ layout, so a layer fed by a conv gets a batch-last x and grad_y. Only D's first 
 NCHW inputs.
 A 2048^3 matmul is also timed, for context only (it is not the denominator).
 
-The layer shapes are read off ``tinydagan.models`` (PAPER.md Table 2; see ``paper_layers``);
+The layer shapes are read off ``tinydagan.models`` (docs/paper.md, Table 2; see ``paper_layers``);
 the 16x16 version halves every width.
 """
 import argparse
@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import environment_report, matmul_gflops  # noqa: E402
 from tinydagan import kernels  # noqa: E402
+from tinydagan.kernels.geometry import ConvGeometry  # noqa: E402
 
 BATCH = 64
 NUM_CLASSES = 10  # the label maps concatenated before every transposed conv
@@ -46,7 +47,7 @@ Layer = namedtuple("Layer", "name kind cin cout size k stride pad out_pad nchw_i
 
 
 def paper_layers(image_size):
-    """Conv layers of D and G (PAPER.md Table 2), read off ``tinydagan.models`` (defined once):
+    """Conv layers of D and G (docs/paper.md, Table 2), read off ``tinydagan.models`` (defined once):
     at 32x32 width 1.0, or the classroom 16x16 width 0.5."""
     from tinydagan import nn
     from tinydagan.models import Discriminator, Generator
@@ -79,8 +80,9 @@ def paper_layers(image_size):
 def main_gemm(layer):
     """(M, K, N) of the layer's forward matrix product."""
     if layer.kind == "conv":
-        out = (layer.size + 2 * layer.pad - layer.k) // layer.stride + 1
-        return layer.cout, layer.cin * layer.k**2, BATCH * out * out
+        geometry = ConvGeometry.of((layer.k,) * 2, (layer.stride,) * 2, (layer.pad,) * 2)
+        ho, wo = geometry.output_size(layer.size, layer.size)
+        return layer.cout, layer.cin * layer.k**2, BATCH * ho * wo
     return layer.cout * layer.k**2, layer.cin, BATCH * layer.size**2  # w.T @ x, then col2im
 
 
@@ -101,8 +103,8 @@ def layer_calls(layer, rng):
         gy = batch_last(np.ones_like(kernels.conv2d_forward(x, w, b, st, pd)))
         saved = {}  # as the autograd layer does: the forward may keep its cols for grad_w
         return {
-            "fwd": lambda: kernels.conv2d_forward(x, w, b, st, pd, saved),
-            "bwd": lambda: kernels.conv2d_backward(gy, x, w, st, pd, (True, True, True), saved),
+            "fwd": lambda: kernels.conv2d_forward(x, w, b, st, pd, saved=saved),
+            "bwd": lambda: kernels.conv2d_backward(gy, x, w, st, pd, (True, True, True), saved=saved),
         }
     w = rng.standard_normal((layer.cin, layer.cout, layer.k, layer.k), dtype=np.float32)
     gy = batch_last(np.ones_like(kernels.conv_transpose2d_forward(x, w, b, st, pd, op)))

@@ -3,9 +3,10 @@
     python benchmarks/train_step.py                 # 16x16 width 0.5 and 32x32 width 1.0
     python benchmarks/train_step.py --size 16 --repeats 20
 
-An iteration is exactly what ``tinydagan.training.methods.train_step`` does for DAGAN at
-batch 64: G forward, D forward + backward on the real and the generated batch (L_D + L_c),
-Adam step, then D forward + backward through the generated batch into G (L_G), Adam step.
+An iteration is exactly what the DAGAN method's ``train_step`` (``tinydagan.training.methods``)
+does at batch 64: G forward, D forward + backward on the real and the generated batch
+(L_D + L_c), Adam step, then D forward + backward through the generated batch into G (L_G),
+Adam step.
 
 Yardstick, measured in the same run: every matrix product the kernels hand to BLAS during
 one iteration is recorded (shape and count) by wrapping the kernel functions, and the same
@@ -14,8 +15,8 @@ products are then timed as bare ``numpy.matmul`` calls. The ratio
     ratio = (time of those bare matmuls) / (time of the iteration)
           = effective GFLOP/s of the iteration / numpy's matmul GFLOP/s on the same shapes
 
-is the fraction of the machine's BLAS speed the whole iteration achieves (issue 4's target:
->= 0.60). Iteration and yardstick are timed alternately, repeat by repeat, and the ratio
+is the fraction of the machine's BLAS speed the whole iteration achieves (the earlier target
+was >= 0.60 of numpy's speed). Iteration and yardstick are timed alternately, repeat by repeat, and the ratio
 is the median of the per-repeat ratios (the shared machine's speed drifts). The
 2048x2048 matmul GFLOP/s (the practical peak) is printed for context, and so are the
 minor page faults per iteration (compare a run with TINYDAGAN_KEEP_MEMORY=0, see
@@ -30,12 +31,13 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import environment_report, matmul_gflops, median_time  # noqa: E402
+from common import environment_report, matmul_gflops  # noqa: E402
 
 import tinydagan.kernels as kernels  # noqa: E402
 from tinydagan.kernels import numba_conv  # noqa: E402
+from tinydagan.kernels.geometry import ConvGeometry  # noqa: E402
 from tinydagan.training import TrainConfig  # noqa: E402
-from tinydagan.training.methods import build_models, train_step  # noqa: E402
+from tinydagan.training.methods import get_method  # noqa: E402
 from tinydagan.optim import Adam  # noqa: E402
 
 
@@ -43,16 +45,15 @@ def _gemm_shapes(name, args):
     """The (M, K, N) products one kernel call performs, as in numba_conv.py."""
     if name == "conv2d_forward":
         x, w = args[0], args[1]
-        (sh, sw), (ph, pw) = args[3], args[4]
         o, c, kh, kw = w.shape
-        ho, wo = (x.shape[2] + 2 * ph - kh) // sh + 1, (x.shape[3] + 2 * pw - kw) // sw + 1
+        ho, wo = ConvGeometry.of((kh, kw), args[3], args[4]).output_size(*x.shape[2:])
         return [(o, c * kh * kw, x.shape[0] * ho * wo)]
     if name == "conv2d_backward":  # (grad_y, x, weight, stride, padding, needs)
         g, x, w, needs = args[0], args[1], args[2], args[5] if len(args) > 5 else (True, True, True)
         o, c, kh, kw = w.shape
         m = g.shape[0] * g.shape[2] * g.shape[3]
         grad_x = (c * kh * kw, o, m)                  # col2im(w2.T @ grad_y2)
-        if numba_conv.input_gradient_is_a_conv(w.shape, x.shape, args[3], args[4]):
+        if numba_conv.input_gradient_is_a_conv(ConvGeometry.of((kh, kw), args[3], args[4]), w.shape, x.shape):
             grad_x = (c, o * kh * kw, m)              # a conv of grad_y (numba_conv._input_gradient)
         return [s for s, need in ((grad_x, needs[0]), ((o, m, c * kh * kw), needs[1])) if need]
     if name == "conv_transpose2d_forward":  # = conv2d_backward_input with the roles swapped
@@ -103,14 +104,15 @@ def bare_matmuls(shapes):
 def bench(image_size, width, batch, repeats):
     cfg = TrainConfig(method="DAGAN", image_size=image_size, width=width, batch_size=batch)
     rng = np.random.default_rng(0)
-    D, G = build_models(cfg, 10, rng)
+    method = get_method(cfg.method)
+    D, G = method.build_models(cfg, 10, rng)
     opt_d = Adam(D.parameters(), cfg.lr, (cfg.beta1, 0.999))
     opt_g = Adam(G.parameters(), cfg.lr, (cfg.beta1, 0.999))
     x = rng.uniform(-1, 1, (batch, 3, image_size, image_size)).astype(np.float32)
     y = rng.integers(0, 10, batch)
 
     def step():
-        train_step(cfg, D, G, opt_d, opt_g, x, y, 10, rng)
+        method.train_step(cfg, D, G, opt_d, opt_g, x, y, 10, rng)
 
     step()  # warm-up: compiles or loads the kernels
     shapes = record_gemms(step)

@@ -11,3 +11,12 @@ def batch_last(a):
 def is_batch_last(a):
     """An NCHW-shaped array stored as (C, H, W, N) in memory."""
     return a.transpose(1, 2, 3, 0).flags.c_contiguous
+
+
+# the same values in four memory layouts: name -> function of an NCHW array
+LAYOUTS = {
+    "C": lambda a: a,
+    "batch-last": batch_last,
+    "fortran": np.asfortranarray,
+    "gappy view": lambda a: np.concatenate([a, a], axis=3)[:, :, :, ::2],   # not contiguous at all
+}

@@ -1,14 +1,13 @@
 """Stateless neural-network functions, PyTorch style: ``import tinydagan.functional as F``.
 
-Layout is NCHW throughout: a batch of images is (N, C, H, W).
-
-Output sizes (dilation 1, as in PyTorch):
-    conv2d:            H_out = (H + 2 * padding - kernel_size) // stride + 1
-    conv_transpose2d:  H_out = (H - 1) * stride - 2 * padding + kernel_size + output_padding
+Layout is NCHW throughout: a batch of images is (N, C, H, W). The convolutions' output
+sizes are computed, and their arguments checked, in one place: ``ConvGeometry`` and the
+checks of ``tinydagan/kernels/geometry.py``.
 """
 import numpy as np
 
 from . import ops
+from .kernels.geometry import check_conv2d_shapes, check_conv_transpose2d_shapes
 from .ops.conv import Conv2dFunction, ConvTranspose2dFunction
 from .tensor import Tensor
 
@@ -30,45 +29,27 @@ def pair(value, name="argument"):
     return value
 
 
-def _check_conv(name, x, weight, in_axis, stride, padding, output_padding=(0, 0)):
-    if x.ndim != 4:
-        raise ValueError(f"{name}: expected a 4-d input (N, C, H, W), got shape {x.shape}")
-    if weight.ndim != 4:
-        raise ValueError(f"{name}: expected a 4-d weight, got shape {weight.shape}")
-    if x.shape[1] != weight.shape[in_axis]:
-        raise ValueError(f"{name}: input has {x.shape[1]} channels but the weight {weight.shape} "
-                         f"expects {weight.shape[in_axis]} (input shape {x.shape})")
-    if min(stride) < 1:
-        raise ValueError(f"{name}: stride must be >= 1, got {stride}")
-    if min(padding) < 0:
-        raise ValueError(f"{name}: padding must be >= 0, got {padding}")
-    if min(output_padding) < 0 or any(op >= s for op, s in zip(output_padding, stride)):
-        raise ValueError(f"{name}: output_padding must be >= 0 and smaller than the stride "
-                         f"{stride}, got {output_padding}")
-
-
 def conv2d(x, weight, bias=None, stride=1, padding=0):
     """2-d convolution (cross-correlation, as in every deep-learning library).
 
-    x (N, C_in, H, W), weight (C_out, C_in, kH, kW), bias (C_out,) -> (N, C_out, H_out, W_out)
+    x (N, C_in, H, W), weight (C_out, C_in, kH, kW), bias (C_out,) -> (N, C_out, H_out, W_out),
+    H_out = (H + 2*padding - kH) // stride + 1.
     """
     stride, padding = pair(stride, "stride"), pair(padding, "padding")
-    _check_conv("conv2d", x, weight, 1, stride, padding)
-    kh, kw = weight.shape[2:]
-    if x.shape[2] + 2 * padding[0] < kh or x.shape[3] + 2 * padding[1] < kw:
-        raise ValueError(f"conv2d: the padded input {x.shape[2:]} (+2*{padding}) is smaller than "
-                         f"the kernel {(kh, kw)}")
+    check_conv2d_shapes("conv2d", x.shape, weight.shape, stride, padding, names=("input", "output"))
     return Conv2dFunction.apply(x, weight, bias, stride, padding)
 
 
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0):
     """Transposed convolution (the gradient of conv2d with respect to its input).
 
-    x (N, C_in, H, W), weight (C_in, C_out, kH, kW), bias (C_out,) -> (N, C_out, H_out, W_out)
+    x (N, C_in, H, W), weight (C_in, C_out, kH, kW), bias (C_out,) -> (N, C_out, H_out, W_out),
+    H_out = (H - 1)*stride - 2*padding + kH + output_padding.
     """
     stride, padding = pair(stride, "stride"), pair(padding, "padding")
     output_padding = pair(output_padding, "output_padding")
-    _check_conv("conv_transpose2d", x, weight, 0, stride, padding, output_padding)
+    check_conv_transpose2d_shapes("conv_transpose2d", x.shape, weight.shape, stride, padding, output_padding,
+                                  names=("input", "output"))
     return ConvTranspose2dFunction.apply(x, weight, bias, stride, padding, output_padding)
 
 

@@ -5,7 +5,8 @@ Run:  python tutorials/02_convolutions.py        (under a minute; needs no datas
 What you will see
 1. conv2d three ways -- Python loops, the numpy reference kernel, the Numba kernel --
    giving the same numbers, and how long each takes on a small batch.
-2. The im2col idea: a convolution is one matrix product.
+2. The im2col idea: a convolution is one matrix product (the reference's stepping stone
+   to the fast kernel).
 3. Output-size formulas for Conv2d and ConvTranspose2d, checked against real layers.
 4. A 5x5 stride-2 transposed convolution doubling 4 -> 8 -> 16 (how G grows images).
 5. NIN = a 1x1 convolution = one small fully connected layer applied at every pixel.
@@ -18,6 +19,7 @@ import numpy as np
 
 from tinydagan import kernels, nn
 from tinydagan.kernels import numba_conv, reference
+from tinydagan.kernels.geometry import ConvGeometry
 from tinydagan.models import Discriminator, Generator
 
 np.set_printoptions(precision=3, suppress=True)
@@ -89,18 +91,20 @@ section("2. im2col: a convolution as one matrix product")
 img = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)        # (N=1, C=1, 4, 4)
 k = np.array([[[[1, 0, -1], [1, 0, -1], [1, 0, -1]]]], np.float32)  # (O=1, C=1, 3, 3)
 print("input image:\n", img[0, 0])
-# Each COLUMN of cols is one 3x3 window, flattened: cols[(c, i, j), (a, b, n)].
+# Each COLUMN of cols is one 3x3 window, flattened: cols[(c, i, j), (n, a, b)].
 cols_by_hand = np.stack([img[0, 0, a:a + 3, b:b + 3].reshape(-1)
                          for a in range(2) for b in range(2)], axis=1)          # (9, 4)
-cols_numba = np.empty((9, 4), np.float32)
-# The library's kernel reads batch-last memory, (C, H, W, N). Arguments: kernel 3x3,
-# stride 1x1, padding 0x0, 2 output pixels per row, from output pixel q0 = 0 on.
-numba_conv.im2col(img.transpose(1, 2, 3, 0), 3, 3, 1, 1, 0, 0, 2, 0, cols_numba)
 print("cols (9 kernel offsets x 4 output pixels):\n", cols_by_hand)
-assert np.array_equal(cols_by_hand, cols_numba)
+# The reference builds the same matrix from its patch loop; the kernel size, stride and
+# padding travel together as one ConvGeometry(kh, kw, sh, sw, ph, pw).
+geometry = ConvGeometry.of(k.shape[2:], (1, 1), (0, 0))
+assert np.array_equal(reference.im2col(img, geometry), cols_by_hand)
 y_mat = (k.reshape(1, 9) @ cols_by_hand).reshape(1, 1, 2, 2)    # (O, 9) @ (9, 4) -> (O, 4)
 print("weight (1, 9) @ cols (9, 4) ->", y_mat.reshape(-1), " conv2d ->",
       reference.conv2d_forward(img, k, None, (1, 1), (0, 0)).reshape(-1))
+y_step = reference.conv2d_forward_im2col(x, weight, bias, (1, 1), (1, 1))
+print(f"section 1's batch: max |reference.conv2d_forward_im2col - reference.conv2d_forward| = "
+      f"{np.abs(y_step - y_ref).max():.1e}")
 # The bias is a weight too: the weight of an input that is always 1. Append a row of ones
 # to cols and the bias as one more column of the weight, and the product adds the bias.
 b_demo = np.array([0.5], np.float32)
@@ -108,16 +112,22 @@ y_bias = np.concatenate([k.reshape(1, 9), b_demo[:, None]], axis=1) @ np.vstack(
 print("[weight | bias] (1, 10) @ [cols; ones] (10, 4) ->", y_bias.reshape(-1), " conv2d + 0.5 ->",
       reference.conv2d_forward(img, k, b_demo, (1, 1), (0, 0)).reshape(-1))
 assert np.allclose(y_bias.reshape(-1), reference.conv2d_forward(img, k, b_demo, (1, 1), (0, 0)).reshape(-1))
-print("(The Numba kernel does this, so the bias costs no pass of its own over y, and the")
-print(" weight gradient's product grad_y2 @ cols.T hands back grad_b as its last column.)")
-print("The Numba kernel builds cols for a chunk of output pixels of the whole batch, so each")
-print("layer is a few large BLAS matmuls (O, C*kH*kW) @ (C*kH*kW, Ho*Wo*N) -- see")
-print("kernels/numba_conv.py.")
-print("That product comes out batch-last, (O, Ho*Wo*N); the kernel keeps it that way in")
-print("memory and hands back an NCHW-shaped *view* of it (free), so no layout copy is needed.")
-print("(Batch last, because then im2col copies the N images of one pixel as one block.)")
+print("""
+This matrix product is the stepping stone from the reference to the fast kernel,
+kernels/numba_conv.py, whose docstring lists the steps it takes from here. Two of them:
+- the bias rides in the product as above, so it costs no pass of its own over y, and the
+  weight gradient's product grad_y2 @ cols.T hands back grad_b as its last column;
+- memory is batch-last: the columns are ordered (a, b, n), not (n, a, b), so the N images'
+  values of one pixel sit side by side and im2col copies them as one block. The product
+  (O, Ho*Wo*N) is then the output itself, stored (C, H, W, N); the kernel hands back an
+  NCHW-shaped *view* of it (free), so no layout copy is needed.""")
+cols_numba = np.empty((9, 4), np.float32)
+# The Numba im2col reads batch-last memory, (C, H, W, N). Arguments: the geometry, 2 output
+# pixels per row, from output pixel q0 = 0 on (it fills cols one chunk of pixels at a time).
+numba_conv.im2col(img.transpose(1, 2, 3, 0), geometry, 2, 0, cols_numba)
+assert np.array_equal(cols_by_hand, cols_numba)          # with N = 1 the two orders agree
 y_fast = numba_conv.conv2d_forward(x, weight, bias, (1, 1), (1, 1))
-print("  shape", y_fast.shape, " strides (bytes)", y_fast.strides,
+print("numba output shape", y_fast.shape, " strides (bytes)", y_fast.strides,
       " -> C outermost, N innermost in memory")
 
 # ----------------------------------------------------------------------------------------------
@@ -214,8 +224,9 @@ print("""- A convolution is a sum over kernel offsets; loops, the numpy referenc
 section("Exercises")
 print("""1. Check conv2d_loops against reference.conv2d_forward with stride 2 and padding 0, and
    with a 5x5 kernel. Then make the loops twice as fast without changing the result.
-2. Write col2im for the 4x4 example of section 2 by hand and check that it is the adjoint of
-   im2col: sum(cols * im2col(x)) == sum(col2im(cols) * x) for random x and cols.
+2. Write col2im for the 4x4 example of section 2 by hand, compare it with reference.col2im,
+   and check that it is the adjoint of im2col: sum(cols * im2col(x)) == sum(col2im(cols) * x)
+   for random x and cols.
 3. Which layer of the 32x32 discriminator has the most parameters? Which costs the most
    multiply-adds (parameters x output pixels)? Are they the same layer?
 4. Time reference vs numba for a batch of 64 at 32x32 with 96 channels. Where does the

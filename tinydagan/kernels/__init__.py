@@ -1,66 +1,50 @@
 """Convolution (and LeakyReLU) kernels on plain numpy arrays (no autograd), each written twice.
 
-- ``reference``: short numpy code, obviously correct (read it first);
-- ``numba``: Numba im2col / col2im around BLAS matmuls (fast; see ``numba_conv.py``), and
-  fused element-wise loops (``numba_elementwise.py``).
+- ``reference``: short numpy code, obviously correct (read it first). It ends with the
+  stepping stone to the fast kernels: a conv as one matrix product, ``w2 @ im2col(x)``.
+- ``numba``: Numba im2col / col2im around BLAS matmuls (``numba_conv.py``, whose docstring
+  lists step by step how it differs from that stepping stone), and fused element-wise
+  loops (``numba_elementwise.py``).
 
-The module-level functions below dispatch, at call time, to the current backend::
+The interface, every kernel's name and parameters, is one table: ``interface.KERNELS``.
+The functions of this module are made from it, one per row; each calls, at call time,
+that kernel of the current backend::
 
     from tinydagan import kernels
     kernels.set_backend("reference")        # or: with kernels.use_backend("reference"): ...
-    y = kernels.conv2d_forward(x, w, b, stride=(1, 1), padding=(1, 1))
+    y = kernels.conv2d_forward(x, weight, bias, stride=(1, 1), padding=(1, 1))
 
-The initial backend comes from the environment variable ``TINYDAGAN_BACKEND``
-(default ``"numba"``). Layout is NCHW, names and formulas are PyTorch's:
-
-    conv2d_forward(x, weight, bias, stride, padding, saved=None) -> y    # (N, O, Ho, Wo)
-        x (N, C, H, W), weight (O, C, kH, kW), bias (O,) or None, Ho = (H + 2ph - kH)//sh + 1
-    conv2d_backward(grad_y, x, weight, stride, padding, needs, saved=None) -> (grad_x, grad_w, grad_b)
-        the three gradients below in one call (None where needs[i] is False); ``saved`` is
-        a dict passed to the forward too, where a backend may keep work for the backward
-    conv2d_backward_input(grad_y, weight, x_shape, stride, padding) -> grad_x      # (N, C, H, W)
-    conv2d_backward_weight(grad_y, x, weight_shape, stride, padding) -> grad_w     # (O, C, kH, kW)
-    conv_transpose2d_forward(x, weight, bias, stride, padding, output_padding) -> y
-        x (N, Cin, H, W), weight (Cin, Cout, kH, kW), Ho = (H - 1)*sh - 2ph + kH + oph
-    conv_transpose2d_backward(grad_y, x, weight, stride, padding, needs) -> (grad_x, grad_w, grad_b)
-    conv_transpose2d_backward_input(grad_y, weight, x_shape, stride, padding) -> grad_x
-    conv_transpose2d_backward_weight(grad_y, x, weight_shape, stride, padding) -> grad_w
-    bias_backward(grad_y) -> grad_b                                      # sum over (0, 2, 3)
-    leaky_relu_forward(a, slope) -> y;  leaky_relu_backward(grad_y, a, slope) -> grad_a
-        element-wise, any shape (the numba versions are one fused pass: numba_elementwise.py)
-
-``stride``, ``padding`` and ``output_padding`` are ``(h, w)`` int tuples. The layers in
-``tinydagan.nn`` validate what users pass them; the Numba conv kernels also check that the
-shapes they get fit together (their loops do not check indices). They accept float32 and float64,
-and inputs of any memory layout. The numba backend returns batch-last arrays (NCHW
-shape, ``(C, H, W, N)`` memory; see ``numba_conv.py``), the reference backend plain NCHW.
+The initial backend comes from the environment variable ``TINYDAGAN_BACKEND`` (default
+``"numba"``). Layout is NCHW, names and formulas are PyTorch's; ``geometry.py`` holds the
+output-size formulas and the argument checks. The layers in ``tinydagan.nn`` validate what
+users pass them; the Numba conv kernels also check that the shapes they get fit together
+(their loops do not check indices). Both backends accept float32 and float64, and inputs
+of any memory layout. The numba backend returns batch-last arrays (NCHW shape,
+``(C, H, W, N)`` memory; see ``numba_conv.py``), the reference backend plain NCHW.
 """
+import inspect
 import os
 from contextlib import contextmanager
+from typing import NamedTuple
 
 from . import numba_conv, numba_elementwise, reference
+from .interface import KERNELS
 
-__all__ = [
-    "BACKENDS",
-    "set_backend",
-    "get_backend",
-    "use_backend",
-    "conv2d_forward",
-    "conv2d_backward",
-    "conv2d_backward_input",
-    "conv2d_backward_weight",
-    "conv_transpose2d_forward",
-    "conv_transpose2d_backward",
-    "conv_transpose2d_backward_input",
-    "conv_transpose2d_backward_weight",
-    "bias_backward",
-    "leaky_relu_forward",
-    "leaky_relu_backward",
-]
 
-BACKENDS = {"numba": numba_conv, "reference": reference}
-ELEMENTWISE = {"numba": numba_elementwise, "reference": reference}  # fused element-wise kernels
-_current = None  # the module the functions below dispatch to; set by set_backend
+class Backend(NamedTuple):
+    """One set of kernels: the module that defines the "conv" rows of the table, the one that
+    defines the "elementwise" rows, and whether its kernels keep work for the backward (then
+    the rows marked keeps_work also take the keyword ``saved``; see ``interface.py``)."""
+    conv: object
+    elementwise: object
+    keeps_work: bool = False
+
+
+BACKENDS = {"numba": Backend(numba_conv, numba_elementwise, keeps_work=True),
+            "reference": Backend(reference, reference)}
+_current = None  # the name of the backend the functions below call; set by set_backend
+
+__all__ = ["Backend", "BACKENDS", "set_backend", "get_backend", "use_backend"] + [k.name for k in KERNELS]
 
 
 def set_backend(name):
@@ -90,49 +74,24 @@ def use_backend(name):
 set_backend(os.environ.get("TINYDAGAN_BACKEND", "numba"))
 
 
-def conv2d_forward(x, weight, bias, stride, padding, saved=None):
-    return BACKENDS[_current].conv2d_forward(x, weight, bias, stride, padding, saved)
+def _dispatcher(kernel):
+    """The module-level function of one row of the table, with the reference's docstring and
+    signature (plus the keyword ``saved`` where the row keeps work)."""
+    def dispatch(*args, **kwargs):
+        backend = BACKENDS[_current]
+        if kernel.keeps_work and not backend.keeps_work:
+            kwargs.pop("saved", None)            # nothing to keep: the reference never sees it
+        return getattr(getattr(backend, kernel.family), kernel.name)(*args, **kwargs)
+
+    definition = getattr(reference, kernel.name)
+    signature = inspect.signature(definition)
+    if kernel.keeps_work:
+        saved = inspect.Parameter("saved", inspect.Parameter.KEYWORD_ONLY, default=None)
+        signature = signature.replace(parameters=[*signature.parameters.values(), saved])
+    dispatch.__name__ = dispatch.__qualname__ = kernel.name
+    dispatch.__doc__, dispatch.__signature__ = definition.__doc__, signature
+    return dispatch
 
 
-def conv2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True), saved=None):
-    return BACKENDS[_current].conv2d_backward(grad_y, x, weight, stride, padding, needs, saved)
-
-
-def conv2d_backward_input(grad_y, weight, x_shape, stride, padding):
-    return BACKENDS[_current].conv2d_backward_input(grad_y, weight, x_shape, stride, padding)
-
-
-def conv2d_backward_weight(grad_y, x, weight_shape, stride, padding):
-    return BACKENDS[_current].conv2d_backward_weight(grad_y, x, weight_shape, stride, padding)
-
-
-def conv_transpose2d_forward(x, weight, bias, stride, padding, output_padding):
-    return BACKENDS[_current].conv_transpose2d_forward(x, weight, bias, stride, padding, output_padding)
-
-
-def conv_transpose2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True)):
-    return BACKENDS[_current].conv_transpose2d_backward(grad_y, x, weight, stride, padding, needs)
-
-
-def conv_transpose2d_backward_input(grad_y, weight, x_shape, stride, padding):
-    return BACKENDS[_current].conv_transpose2d_backward_input(grad_y, weight, x_shape, stride, padding)
-
-
-def conv_transpose2d_backward_weight(grad_y, x, weight_shape, stride, padding):
-    return BACKENDS[_current].conv_transpose2d_backward_weight(grad_y, x, weight_shape, stride, padding)
-
-
-def bias_backward(grad_y):
-    return BACKENDS[_current].bias_backward(grad_y)
-
-
-def leaky_relu_forward(a, slope):
-    return ELEMENTWISE[_current].leaky_relu_forward(a, slope)
-
-
-def leaky_relu_backward(grad_y, a, slope):
-    return ELEMENTWISE[_current].leaky_relu_backward(grad_y, a, slope)
-
-
-for _name in __all__[4:]:  # the dispatchers share the docstrings of the reference kernels
-    globals()[_name].__doc__ = getattr(reference, _name).__doc__
+for _kernel in KERNELS:
+    globals()[_kernel.name] = _dispatcher(_kernel)

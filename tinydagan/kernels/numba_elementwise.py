@@ -14,8 +14,9 @@ import numpy as np
 from numba import njit
 
 from . import reference
+from .interface import names
 
-__all__ = ["leaky_relu_forward", "leaky_relu_backward"]
+__all__ = names("elementwise")
 
 
 @njit(cache=True, nogil=True)
@@ -54,14 +55,14 @@ def leaky_relu_forward(a, slope):
     return out
 
 
-def leaky_relu_backward(g, a, slope):
-    if g.dtype != a.dtype or g.strides != a.strides:         # e.g. mixed NCHW / batch-last inputs
-        return reference.leaky_relu_backward(g, a, slope)
-    out = np.empty_like(g)
-    flat_g, flat_a, flat_out = _storage_view(g), _storage_view(a), _storage_view(out)
-    if flat_g is None or flat_a is None or flat_out is None or out.strides != g.strides:
-        return reference.leaky_relu_backward(g, a, slope)
-    _leaky_relu_grad(flat_g, flat_a, g.dtype.type(slope), flat_out)
+def leaky_relu_backward(grad_y, a, slope):
+    if grad_y.dtype != a.dtype or grad_y.strides != a.strides:   # e.g. mixed NCHW / batch-last inputs
+        return reference.leaky_relu_backward(grad_y, a, slope)
+    out = np.empty_like(grad_y)
+    flat_g, flat_a, flat_out = _storage_view(grad_y), _storage_view(a), _storage_view(out)
+    if flat_g is None or flat_a is None or flat_out is None or out.strides != grad_y.strides:
+        return reference.leaky_relu_backward(grad_y, a, slope)
+    _leaky_relu_grad(flat_g, flat_a, grad_y.dtype.type(slope), flat_out)
     return out
 
 

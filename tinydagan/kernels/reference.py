@@ -2,7 +2,8 @@
 
 These are the definitions the fast Numba kernels (``numba_conv.py``) are tested against.
 Arrays are NCHW; weights follow PyTorch: ``conv2d`` weight ``(O, C, kH, kW)``,
-``conv_transpose2d`` weight ``(Cin, Cout, kH, kW)``.
+``conv_transpose2d`` weight ``(Cin, Cout, kH, kW)``. Output sizes and the kernel, stride
+and padding come as one ``ConvGeometry`` (``geometry.py``).
 
 The idea: a convolution is a sum over the kernel offsets ``(i, j)``. For one offset, the
 input pixels that meet weight ``w[:, :, i, j]`` form a strided slice of the padded input,
@@ -17,46 +18,45 @@ with the slice.
 A transposed convolution is the adjoint (the "backward") of a convolution, so this file
 defines it through the three conv2d functions, with the roles of input and output
 swapped; the tests check it independently against its own loop formula.
+
+The end of the file is the stepping stone to the fast kernels: the same patches stacked
+into one matrix, ``im2col(x)``, so that a conv is *one* matrix product ``w2 @ im2col(x)``
+(``conv2d_forward_im2col``), and its gradients the two other products of the same
+matrices (``conv2d_backward_im2col``). ``numba_conv.py`` starts from there.
 """
 import numpy as np
 
-__all__ = [
-    "conv2d_forward",
-    "conv2d_backward",
-    "conv2d_backward_input",
-    "conv2d_backward_weight",
-    "conv_transpose2d_forward",
-    "conv_transpose2d_backward",
-    "conv_transpose2d_backward_input",
-    "conv_transpose2d_backward_weight",
-    "bias_backward",
-    "leaky_relu_forward",
-    "leaky_relu_backward",
-]
+from .geometry import ConvGeometry
+from .interface import names
+
+__all__ = names("conv") + names("elementwise") + [
+    "im2col", "col2im", "conv2d_forward_im2col", "conv2d_backward_im2col"]
 
 
-def _patch(xp, i, j, ho, wo, stride):
+def _pad(x, g):
+    """x (N, C, H, W) with a zero border of g.ph rows and g.pw columns."""
+    return np.pad(x, ((0, 0), (0, 0), (g.ph, g.ph), (g.pw, g.pw)))
+
+
+def _patch(xp, i, j, ho, wo, g):
     """The slice of the padded input that kernel offset (i, j) sees: (N, C, Ho, Wo)."""
-    sh, sw = stride
-    return xp[:, :, i : i + sh * (ho - 1) + 1 : sh, j : j + sw * (wo - 1) + 1 : sw]
+    return xp[:, :, i : i + g.sh * (ho - 1) + 1 : g.sh, j : j + g.sw * (wo - 1) + 1 : g.sw]
 
 
-def conv2d_forward(x, weight, bias, stride, padding, saved=None):
+def conv2d_forward(x, weight, bias, stride, padding):
     """y[n, o, a, b] = bias[o] + sum_{c,i,j} w[o, c, i, j] * x_pad[n, c, a*sh + i, b*sw + j].
 
     x (N, C, H, W), weight (O, C, kH, kW), bias (O,) or None -> y (N, O, Ho, Wo),
-    Ho = (H + 2*ph - kH) // sh + 1, Wo likewise. ``saved`` (a dict for the backward's use)
-    is ignored here; the numba backend keeps its im2col matrix in it.
+    Ho = (H + 2*ph - kH) // sh + 1, Wo likewise (``ConvGeometry.output_size``).
     """
-    n, c, h, w = x.shape
-    o, _, kh, kw = weight.shape
-    (sh, sw), (ph, pw) = stride, padding
-    ho, wo = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    y = np.zeros((n, o, ho, wo), dtype=np.result_type(x, weight))
-    for i in range(kh):
-        for j in range(kw):
-            y += np.einsum("oc,nchw->nohw", weight[:, :, i, j], _patch(xp, i, j, ho, wo, stride))
+    g = ConvGeometry.of(weight.shape[2:], stride, padding)
+    n, _, h, w = x.shape
+    ho, wo = g.output_size(h, w)
+    xp = _pad(x, g)
+    y = np.zeros((n, weight.shape[0], ho, wo), dtype=np.result_type(x, weight))
+    for i in range(g.kh):
+        for j in range(g.kw):
+            y += np.einsum("oc,nchw->nohw", weight[:, :, i, j], _patch(xp, i, j, ho, wo, g))
     if bias is not None:
         y += bias[None, :, None, None]
     return y
@@ -67,16 +67,14 @@ def conv2d_backward_input(grad_y, weight, x_shape, stride, padding):
 
     grad_y (N, O, Ho, Wo), weight (O, C, kH, kW), x_shape (N, C, H, W) -> grad_x (N, C, H, W).
     """
+    g = ConvGeometry.of(weight.shape[2:], stride, padding)
     n, c, h, w = x_shape
     _, _, ho, wo = grad_y.shape
-    kh, kw = weight.shape[2:]
-    ph, pw = padding
-    grad_xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=np.result_type(grad_y, weight))
-    for i in range(kh):
-        for j in range(kw):
-            _patch(grad_xp, i, j, ho, wo, stride)[...] += np.einsum(
-                "oc,nohw->nchw", weight[:, :, i, j], grad_y)
-    return grad_xp[:, :, ph : ph + h, pw : pw + w]
+    grad_xp = np.zeros((n, c, h + 2 * g.ph, w + 2 * g.pw), dtype=np.result_type(grad_y, weight))
+    for i in range(g.kh):
+        for j in range(g.kw):
+            _patch(grad_xp, i, j, ho, wo, g)[...] += np.einsum("oc,nohw->nchw", weight[:, :, i, j], grad_y)
+    return grad_xp[:, :, g.ph : g.ph + h, g.pw : g.pw + w]
 
 
 def conv2d_backward_weight(grad_y, x, weight_shape, stride, padding):
@@ -84,18 +82,17 @@ def conv2d_backward_weight(grad_y, x, weight_shape, stride, padding):
 
     grad_y (N, O, Ho, Wo), x (N, C, H, W), weight_shape (O, C, kH, kW) -> grad_w (O, C, kH, kW).
     """
+    g = ConvGeometry.of(weight_shape[2:], stride, padding)
     _, _, ho, wo = grad_y.shape
-    kh, kw = weight_shape[2:]
-    ph, pw = padding
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    xp = _pad(x, g)
     grad_w = np.zeros(weight_shape, dtype=np.result_type(grad_y, x))
-    for i in range(kh):
-        for j in range(kw):
-            grad_w[:, :, i, j] = np.einsum("nohw,nchw->oc", grad_y, _patch(xp, i, j, ho, wo, stride))
+    for i in range(g.kh):
+        for j in range(g.kw):
+            grad_w[:, :, i, j] = np.einsum("nohw,nchw->oc", grad_y, _patch(xp, i, j, ho, wo, g))
     return grad_w
 
 
-def conv2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True), saved=None):
+def conv2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True)):
     """(grad_x, grad_w, grad_b) of conv2d in one call; an entry is None where needs is False.
 
     The three gradients above, side by side (what an autograd layer asks for at once).
@@ -111,14 +108,13 @@ def conv_transpose2d_forward(x, weight, bias, stride, padding, output_padding):
     y[n, d, a*sh - ph + i, b*sw - pw + j] += sum_c x[n, c, a, b] * w[c, d, i, j]
 
     x (N, Cin, H, W), weight (Cin, Cout, kH, kW), bias (Cout,) or None -> y (N, Cout, Ho, Wo),
-    Ho = (H - 1)*sh - 2*ph + kH + oph  (PyTorch's formula, dilation 1), Wo likewise.
+    Ho = (H - 1)*sh - 2*ph + kH + oph, Wo likewise (``ConvGeometry.transposed_output_size``).
     A conv2d with this stride and padding maps (Ho, Wo) back to (H, W) because oph < sh.
     """
+    g = ConvGeometry.of(weight.shape[2:], stride, padding)
     n, _, h, w = x.shape
-    _, cout, kh, kw = weight.shape
-    (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
-    ho, wo = (h - 1) * sh - 2 * ph + kh + oph, (w - 1) * sw - 2 * pw + kw + opw
-    y = conv2d_backward_input(x, weight, (n, cout, ho, wo), stride, padding)
+    y = conv2d_backward_input(x, weight, (n, weight.shape[1]) + g.transposed_output_size(h, w, output_padding),
+                              stride, padding)
     if bias is not None:
         y += bias[None, :, None, None]
     return y
@@ -158,8 +154,8 @@ def bias_backward(grad_y):
 def leaky_relu_forward(a, slope):
     """y = a where a > 0, slope * a elsewhere (any shape).
 
-    For 0 <= slope <= 1 this is max(a, slope * a), which numpy computes ~10x faster than
-    np.where (measured on (64, 48, 16, 16) float32: 0.2 ms vs 3.9 ms).
+    For 0 <= slope <= 1 this is max(a, slope * a): one multiply and one maximum, which
+    numpy computes faster than np.where's mask and select (docs/performance.md).
     """
     slope = a.dtype.type(slope)
     if 0 <= slope <= 1:
@@ -168,7 +164,70 @@ def leaky_relu_forward(a, slope):
     return np.where(a > 0, a, a * slope)
 
 
-def leaky_relu_backward(g, a, slope):
-    """grad_a = g where a > 0, slope * g elsewhere: g (the output gradient) and a, any shape."""
-    slope = g.dtype.type(slope)
-    return g * ((a > 0) * (1 - slope) + slope)
+def leaky_relu_backward(grad_y, a, slope):
+    """grad_a = grad_y where a > 0, slope * grad_y elsewhere: grad_y and a of any (one) shape."""
+    slope = grad_y.dtype.type(slope)
+    return grad_y * ((a > 0) * (1 - slope) + slope)
+
+
+# ----------------------------------------------------------------------------- the stepping stone: im2col
+
+def im2col(x, g):
+    """The patches of x stacked into one matrix: cols[(c, i, j), (n, a, b)] = x_pad[n, c, a*sh + i, b*sw + j].
+
+    x (N, C, H, W), g a ConvGeometry -> cols (C*kH*kW, N*Ho*Wo). Column (n, a, b) is the
+    window under output pixel (a, b) of image n, flattened; row (c, i, j) is channel c of
+    ``_patch(i, j)``, flattened.
+    """
+    n, c, h, w = x.shape
+    ho, wo = g.output_size(h, w)
+    xp = _pad(x, g)
+    patches = np.stack([_patch(xp, i, j, ho, wo, g) for i in range(g.kh) for j in range(g.kw)],
+                       axis=2)                                                 # (N, C, kH*kW, Ho, Wo)
+    return patches.transpose(1, 2, 0, 3, 4).reshape(c * g.kh * g.kw, n * ho * wo)
+
+
+def col2im(cols, x_shape, g):
+    """The adjoint of im2col: adds every entry of cols back to the pixel it came from.
+
+    cols (C*kH*kW, N*Ho*Wo) -> (N, C, H, W) = x_shape; entries from the zero border are dropped.
+    """
+    n, c, h, w = x_shape
+    ho, wo = g.output_size(h, w)
+    patches = cols.reshape(c, g.kh, g.kw, n, ho, wo)
+    grad_xp = np.zeros((n, c, h + 2 * g.ph, w + 2 * g.pw), dtype=cols.dtype)
+    for i in range(g.kh):
+        for j in range(g.kw):
+            _patch(grad_xp, i, j, ho, wo, g)[...] += patches[:, i, j].transpose(1, 0, 2, 3)
+    return grad_xp[:, :, g.ph : g.ph + h, g.pw : g.pw + w]
+
+
+def conv2d_forward_im2col(x, weight, bias, stride, padding):
+    """conv2d as one matrix product: y2 = w2 @ im2col(x) + bias, w2 = weight.reshape(O, C*kH*kW).
+
+    The same numbers as conv2d_forward, up to rounding. y2 (O, N*Ho*Wo) is y with its first
+    two axes swapped: -> y (N, O, Ho, Wo).
+    """
+    g = ConvGeometry.of(weight.shape[2:], stride, padding)
+    n, _, h, w = x.shape
+    o = weight.shape[0]
+    y2 = weight.reshape(o, -1) @ im2col(x, g)                                   # (O, N*Ho*Wo)
+    if bias is not None:
+        y2 += bias[:, None]
+    return y2.reshape((o, n) + g.output_size(h, w)).transpose(1, 0, 2, 3)
+
+
+def conv2d_backward_im2col(grad_y, x, weight, stride, padding):
+    """(grad_x, grad_w, grad_b) of conv2d as the two other products of the same matrices:
+
+        grad_w = grad_y2 @ cols.T        grad_x = col2im(w2.T @ grad_y2)        grad_b = grad_y2 @ ones
+
+    with cols = im2col(x), grad_y2 = grad_y as (O, N*Ho*Wo). The same numbers as conv2d_backward.
+    """
+    g = ConvGeometry.of(weight.shape[2:], stride, padding)
+    o = weight.shape[0]
+    gy2 = grad_y.transpose(1, 0, 2, 3).reshape(o, -1)                          # (O, N*Ho*Wo)
+    w2 = weight.reshape(o, -1)                                                  # (O, C*kH*kW)
+    grad_x = col2im(w2.T @ gy2, x.shape, g)
+    grad_w = (gy2 @ im2col(x, g).T).reshape(weight.shape)
+    return grad_x, grad_w, gy2.sum(axis=1)

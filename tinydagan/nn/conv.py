@@ -1,6 +1,7 @@
 """Convolution layers: ``Conv2d``, ``ConvTranspose2d`` and ``NIN``.
 
-Output size, per spatial axis (PyTorch's formulas, dilation 1):
+Output size, per spatial axis (PyTorch's formulas, dilation 1; the layers' ``output_size``
+methods ask ``ConvGeometry`` in tinydagan/kernels/geometry.py, where they are written once):
     Conv2d:           out = (in + 2 * padding - kernel_size) // stride + 1
     ConvTranspose2d:  out = (in - 1) * stride - 2 * padding + kernel_size + output_padding
 
@@ -10,6 +11,7 @@ doubles the size (4 -> 8 -> 16 -> 32), which is how the DAGAN generator grows it
 import numpy as np
 
 from .. import functional as F
+from ..kernels.geometry import ConvGeometry, check_conv_arguments
 from .init import current_weight, init_weight
 from .module import Module
 
@@ -30,16 +32,14 @@ class Conv2d(Module):
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = F.pair(kernel_size, "kernel_size")
         self.stride, self.padding = F.pair(stride, "stride"), F.pair(padding, "padding")
-        if min(self.padding) < 0 or min(self.stride) < 1 or min(self.kernel_size) < 1:
-            raise ValueError(f"Conv2d: need kernel_size >= 1, stride >= 1, padding >= 0; got "
-                             f"{self.kernel_size}, {self.stride}, {self.padding}")
+        check_conv_arguments(type(self).__name__, self.kernel_size, self.stride, self.padding)
         kh, kw = self.kernel_size
         init_weight(self, (out_channels, in_channels, kh, kw), in_channels * kh * kw, bias,
                     weight_norm, rng, dtype)
 
     def output_size(self, h, w):
-        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
-        return (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+        """(H_out, W_out) for an (h, w) input."""
+        return ConvGeometry.of(self.kernel_size, self.stride, self.padding).output_size(h, w)
 
     def forward(self, x):
         _check_input(self, x, self.in_channels)
@@ -70,20 +70,16 @@ class ConvTranspose2d(Module):
         self.kernel_size = F.pair(kernel_size, "kernel_size")
         self.stride, self.padding = F.pair(stride, "stride"), F.pair(padding, "padding")
         self.output_padding = F.pair(output_padding, "output_padding")
-        if (min(self.padding) < 0 or min(self.stride) < 1 or min(self.output_padding) < 0
-                or any(o >= s for o, s in zip(self.output_padding, self.stride))):
-            raise ValueError(f"ConvTranspose2d: need stride >= 1, padding >= 0 and "
-                             f"0 <= output_padding < stride; got stride {self.stride}, padding "
-                             f"{self.padding}, output_padding {self.output_padding}")
+        check_conv_arguments("ConvTranspose2d", self.kernel_size, self.stride, self.padding, self.output_padding)
         kh, kw = self.kernel_size
         # PyTorch computes fan_in from weight.shape[1] * kH * kW for transposed convs
         init_weight(self, (in_channels, out_channels, kh, kw), out_channels * kh * kw, bias,
                     False, rng, dtype, dim=1)
 
     def output_size(self, h, w):
-        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
-        oh, ow = self.output_padding
-        return (h - 1) * sh - 2 * ph + kh + oh, (w - 1) * sw - 2 * pw + kw + ow
+        """(H_out, W_out) for an (h, w) input."""
+        geometry = ConvGeometry.of(self.kernel_size, self.stride, self.padding)
+        return geometry.transposed_output_size(h, w, self.output_padding)
 
     def forward(self, x):
         _check_input(self, x, self.in_channels)

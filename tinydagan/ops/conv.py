@@ -12,7 +12,8 @@ wire the kernels into the graph:
 
 The backward asks for the three gradients in one call (``kernels.conv2d_backward``), so
 that a backend can share work between them; the forward gets a dict (``kernel_saved``)
-where the Numba backend keeps its im2col matrix for the weight gradient.
+where a backend that keeps work (the Numba one) keeps its im2col matrix for the weight
+gradient (see ``tinydagan/kernels/interface.py``).
 """
 from .. import kernels
 from ..tensor import Function, is_grad_enabled
@@ -27,13 +28,13 @@ class Conv2dFunction(Function):
         ctx.stride, ctx.padding = stride, padding
         # where the kernels may keep their im2col matrix for the weight gradient
         ctx.kernel_saved = {} if is_grad_enabled() and ctx.needs_input_grad[1] else None
-        return kernels.conv2d_forward(x, weight, bias, stride, padding, ctx.kernel_saved)
+        return kernels.conv2d_forward(x, weight, bias, stride, padding, saved=ctx.kernel_saved)
 
     @staticmethod
     def backward(ctx, g):
         x, weight = ctx.saved_tensors
         gx, gw, gb = kernels.conv2d_backward(g, x, weight, ctx.stride, ctx.padding,
-                                             ctx.needs_input_grad[:3], ctx.kernel_saved)
+                                             ctx.needs_input_grad[:3], saved=ctx.kernel_saved)
         return gx, gw, gb, None, None
 
 
