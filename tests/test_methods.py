@@ -75,6 +75,13 @@ def test_ema_applied_swaps_the_averages_in_and_back_out():
             raise RuntimeError("an error inside the block")
     for name, p in D.named_parameters():  # restored after the error too
         np.testing.assert_array_equal(p.data, trained[name])
+    with pytest.raises(ValueError, match="weights 'noise.*|weights '.*' missing"):
+        with ema.applied({}):  # weights of another network: refused, trained weights back
+            pass
+    for name, p in D.named_parameters():
+        np.testing.assert_array_equal(p.data, trained[name])
+    with ema.applied():  # and the EMA is usable again
+        pass
 
 
 @pytest.mark.slow

@@ -54,9 +54,11 @@ def build_parser():
                    help="methods to compare; the first is the baseline (default: C DAGAN)")
     p.add_argument("--data-seeds", nargs="+", type=int, default=[0, 1, 2],
                    help="one labelled subset per data seed (default: 0 1 2)")
+    joint = [m for m in METHODS.values() if m.joint_generator]
     p.add_argument("--steps-gan", type=int, default=None,
-                   help="steps of the methods that train a generator jointly (SemiGAN, DAGAN, "
-                        "DAGAN_aug; default: 2 x --steps)")
+                   help="steps of the methods that train a generator jointly ("
+                        + ", ".join(m.name for m in joint)
+                        + f"; default: {joint[0].steps_factor} x --steps)")
     _add_config_options(p, skip=("method", "data_seed", "only_class"), out_dir="runs/compare",
                         steps=1500)
 

@@ -1,7 +1,7 @@
 """The classroom comparison: several methods on the *same* labelled subsets.
 
-Which 50 images per class you draw moves accuracy by several points (up to ~5 in our runs,
-docs/results.md), more than most gaps between methods. So every method is trained on the same ``data_seed`` subsets and
+Which 50 images per class you draw moves accuracy by several points (about 3 for C in our
+runs, docs/results.md), more than most gaps between methods. So every method is trained on the same ``data_seed`` subsets and
 we report, besides each method's mean +- std, the *paired* difference
 (method - baseline) per data seed, with its mean +- std.
 

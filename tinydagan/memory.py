@@ -7,9 +7,8 @@ array of the same size starts as untouched pages, and the first write to each 4 
 traps into the kernel (a "page fault") to get it zeroed. That first write usually happens
 inside a BLAS matrix product, which then runs well below its speed.
 
-Measured with ``benchmarks/train_step.py`` on the 2-core machine of docs/performance.md:
-one DAGAN iteration at 16x16 had 11,180 page faults and took 440 ms with glibc's defaults,
-70 page faults and 394 ms with the setting below (32x32: 18,379 -> 81, 3.8 -> 3.5 s).
+``benchmarks/train_step.py`` counts the page faults of one iteration with and without it
+(docs/performance.md has the measurements).
 
 What this does (glibc only; elsewhere nothing): ``mallopt(M_MMAP_MAX, 0)`` serves every
 block from the heap, and ``mallopt(M_TRIM_THRESHOLD, 2 GB)`` keeps up to 2 GB of freed

@@ -131,7 +131,7 @@ class Discriminator(nn.Module):
         super().__init__()
         rng = np.random.default_rng() if rng is None else rng
         c1, c2 = _channels(width, 96), _channels(width, 192)
-        self.num_outputs, self.slope, self.feature_dim = num_outputs, slope, c2
+        self.num_outputs, self.feature_dim = num_outputs, c2
 
         def conv(cin, cout, k=3, stride=1, padding=1):  # every conv is followed by LeakyReLU
             return (nn.Conv2d(cin, cout, k, stride, padding, weight_norm=weight_norm, rng=rng),

@@ -1,7 +1,8 @@
 """Writing files atomically, and saving / loading named arrays (``.npz``) without pickle.
 
 Every file tinydagan writes (checkpoints, models, JSON results, markdown summaries, PNGs,
-the data cache) goes through ``atomic_write``: the bytes go to a temporary file in the same
+the data cache, extracted downloads) goes through ``atomic_write`` (a download in progress
+is the one exception: it is a ``.part`` file, renamed only once its checksum is verified): the bytes go to a temporary file in the same
 folder, then ``os.replace`` renames it over the target. A crash or Ctrl-C mid-write leaves
 the old file (or none), never a half-written one.
 Loading uses ``allow_pickle=False``, so an ``.npz`` can hold only plain arrays and cannot

@@ -95,3 +95,4 @@ def _dispatcher(kernel):
 
 for _kernel in KERNELS:
     globals()[_kernel.name] = _dispatcher(_kernel)
+del _kernel

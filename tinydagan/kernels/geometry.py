@@ -7,8 +7,9 @@ output sizes are PyTorch's (dilation 1), per spatial axis:
     conv_transpose2d:  out = (in - 1)*stride - 2*padding + kernel_size + output_padding
 
 They are written once, here, and so are the checks that a conv's arguments and shapes fit
-together: the kernels (``reference.py``, ``numba_conv.py``), ``tinydagan.functional`` and
-the layers of ``tinydagan.nn`` all call them. Each error says what was expected and what
+together: the Numba kernels (``numba_conv.py``: their loops do not check indices),
+``tinydagan.functional`` and the layers of ``tinydagan.nn`` call them; the reference kernels
+use ``ConvGeometry`` for their output sizes. Each error says what was expected and what
 was found.
 """
 from typing import NamedTuple

@@ -1,9 +1,7 @@
 """Convolution layers: ``Conv2d``, ``ConvTranspose2d`` and ``NIN``.
 
-Output size, per spatial axis (PyTorch's formulas, dilation 1; the layers' ``output_size``
-methods ask ``ConvGeometry`` in tinydagan/kernels/geometry.py, where they are written once):
-    Conv2d:           out = (in + 2 * padding - kernel_size) // stride + 1
-    ConvTranspose2d:  out = (in - 1) * stride - 2 * padding + kernel_size + output_padding
+Output sizes are PyTorch's formulas (dilation 1), written once in ``ConvGeometry``
+(tinydagan/kernels/geometry.py); the layers' ``output_size`` methods ask it.
 
 A transposed convolution with kernel 5, stride 2, padding 2, output_padding 1 exactly
 doubles the size (4 -> 8 -> 16 -> 32), which is how the DAGAN generator grows its images.

@@ -68,10 +68,13 @@ class EMA:
         {name: array} ``weights``, e.g. a saved best step's) in the module, then puts the
         trained weights back, also if the block raises."""
         self.swap_in()
-        if weights is not None:
-            for name, p in self.module.named_parameters():
-                p.data = weights[name].copy()
         try:
+            if weights is not None:
+                for name, p in self.module.named_parameters():
+                    if name not in weights or np.shape(weights[name]) != p.shape:
+                        raise ValueError(f"EMA.applied: weights '{name}' missing or of the "
+                                         f"wrong shape (expected {p.shape})")
+                    p.data = weights[name].copy()
             yield self.module
         finally:
             self.swap_out()

@@ -16,16 +16,12 @@ from typing import Optional
 
 from .methods import METHODS
 
-__all__ = ["TrainConfig", "help_text"]
+__all__ = ["TrainConfig"]
 
 
 def _setting(default, help):
+    """A field with its default and its help text (``field.metadata["help"]``)."""
     return dataclasses.field(default=default, metadata={"help": help})
-
-
-def help_text(name):
-    """The help text stored with the setting ``name``."""
-    return {f.name: f.metadata["help"] for f in dataclasses.fields(TrainConfig)}[name]
 
 
 @dataclass

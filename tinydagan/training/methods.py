@@ -271,15 +271,16 @@ def _cell(text):
 
 def format_method_table():
     """The table of ``METHODS`` as markdown (what docs/methods.md shows)."""
-    rows = ["| method | D outputs | generator | classic augmentation | trained with G | "
-            "default steps | D loss | G loss |",
+    rows = ["| method | D outputs | generator | classic augmentation | classifier trained "
+            "jointly with G | default steps | D loss | G loss |",
             "|---|---|---|---|---|---|---|---|"]
     for m in METHODS.values():
         n = m.num_outputs(10)  # written in terms of K
         outputs = {1: "1", 10: "K", 11: "K + 1", 20: "2K"}.get(n, f"{n} for K = 10")
         generator = m.generator_name or m.generator or "-"
+        joint = ("yes" if m.joint_generator else "no") if m.classifier else "n/a (not a classifier)"
         rows.append(f"| {m.name} | {outputs} | {generator} | "
                     f"{'crop + flip' if m.augment else '-'} | "
-                    f"{'yes' if m.joint_generator else 'no'} | {m.steps_factor} x | "
+                    f"{joint} | {m.steps_factor} x | "
                     f"{_cell(m.d_loss_name)} | {_cell(m.g_loss_name)} |")
     return "\n".join(rows) + "\n"

@@ -22,7 +22,11 @@ from .evaluate import evaluate, sample_diversity
 from .methods import get_method
 from .run_data import load_splits, prepare_data
 
-__all__ = ["Trainer", "TrainingStopped", "Best", "train"]
+__all__ = ["Trainer", "TrainingStopped", "Best", "train", "CHECKPOINT_FORMAT"]
+
+# The version of checkpoint.npz's layout. 2: the networks' layers are named as nn registers
+# them now (D's LeakyReLUs inside D.convs, G's layers in the ModuleLists G.ups and G.bns).
+CHECKPOINT_FORMAT = 2
 
 
 class TrainingStopped(RuntimeError):
@@ -238,7 +242,8 @@ class Trainer:
 
     # ----- checkpoints ------------------------------------------------------------------
     def _state(self):
-        s = {"config": np.array(json.dumps(self.cfg.identity(), sort_keys=True)),
+        s = {"format": np.array(CHECKPOINT_FORMAT),
+             "config": np.array(json.dumps(self.cfg.identity(), sort_keys=True)),
              "step": np.array(self.step),
              "rng": np.array(json.dumps(self.rng.bit_generator.state)),
              "sampler_queue": self.sampler._queue,
@@ -258,6 +263,12 @@ class Trainer:
 
     def _load_checkpoint(self):
         s = load_npz(self.ckpt_path)
+        written = int(s["format"]) if "format" in s else 1
+        if written != CHECKPOINT_FORMAT:
+            raise ValueError(f"{self.ckpt_path} was written by another version of tinydagan "
+                             f"(checkpoint format {written}; this version reads format "
+                             f"{CHECKPOINT_FORMAT}, whose layers are named differently); re-run "
+                             f"with --fresh to start afresh, or use another --out folder")
         saved = json.loads(str(s["config"]))
         current = json.loads(json.dumps(self.cfg.identity(), sort_keys=True))
         if saved != current:
