@@ -6,7 +6,7 @@ a conv as one matrix product ``y2 = w2 @ im2col(x)`` (``conv2d_forward_im2col``)
 gradients as the two other products of the same matrices, ``grad_w = grad_y2 @ cols.T`` and
 ``grad_x = col2im(w2.T @ grad_y2)`` (``conv2d_backward_im2col``). numpy hands the products to
 its BLAS (OpenBLAS), which is where the speed is. This file differs from the stepping stone
-in eight steps, one idea each:
+in nine steps, one idea each:
 
 1. **Batch-last memory** (``_chwn``, ``_nchw``). Arrays keep their NCHW *shape*, but these
    kernels store their outputs as ``(C, H, W, N)`` in memory, and order the columns of cols
@@ -42,6 +42,11 @@ in eight steps, one idea each:
 8. **The transposed conv from the same pieces** (``conv_transpose2d_forward``,
    ``conv_transpose2d_backward``): its forward is a conv's input gradient
    (``_col2im_product``), and its input and weight gradients share one im2col of grad_y.
+9. **Winograd's F(2x2, 3x3) for the large 3x3 stride-1 convs** (``uses_winograd``,
+   ``numba_winograd.py``; its reference is ``winograd.py``): 16 products U[xi] @ V[xi] of
+   transformed weights and input tiles replace the im2col product, with 2.25x fewer
+   multiplications; the input gradient is the same algorithm on grad_y, the weight gradient
+   its adjoint. It pays only where the layer is large and deep enough (the 32x32 networks).
 
 The Numba loops do not check their indices, so every kernel first checks that its shapes
 fit together (``geometry.py``). The loops are single-threaded (``nogil``): numpy's OpenBLAS
@@ -52,6 +57,7 @@ import tinydagan.cache  # noqa: F401  (sets NUMBA_CACHE_DIR; must run before num
 import numpy as np
 from numba import njit
 
+from . import numba_winograd
 from .geometry import check_conv2d_shapes, check_conv_transpose2d_shapes
 from .interface import names
 
@@ -59,6 +65,10 @@ __all__ = names("conv") + ["im2col", "col2im", "input_gradient_is_a_conv", "CHUN
 
 CHUNK_BYTES = 8 * 2**20  # target size of one chunk's cols matrix (step 3)
 SAVE_COLS_BYTES = 64 * 2**20  # a forward keeps its cols for the weight gradient up to this size (step 5)
+# 3x3 stride-1 convs with at least this many output pixels and input channels use F(2x2, 3x3)
+# (step 9; docs/performance.md has the measurements behind the two numbers)
+WINOGRAD_MIN_PIXELS = 256
+WINOGRAD_MIN_CHANNELS = 96
 
 
 # ----------------------------------------------------------------------------- Numba kernels
@@ -227,6 +237,12 @@ def conv2d_forward(x, weight, bias, stride, padding, *, saved=None):
     g = check_conv2d_shapes("conv2d_forward", x.shape, weight.shape, stride, padding)
     dtype = np.result_type(x, weight)
     x_chwn = _chwn(x, dtype)                                              # (C, H, W, N)
+    if uses_winograd(g, *g.output_size(*x.shape[2:]), x.shape[1]):
+        keep = [] if saved is not None else None
+        y = numba_winograd.conv2d_forward(x_chwn, np.asarray(weight, dtype), bias, padding, keep)
+        if keep is not None:
+            saved["winograd"] = keep
+        return _nchw(y)
     c, h, w, n = x_chwn.shape
     o = weight.shape[0]
     ho, wo = g.output_size(h, w)
@@ -263,6 +279,17 @@ def conv2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True)
     o, ho, wo, n = gy_chwn.shape
     gy2 = gy_chwn.reshape(o, ho * wo * n)
     grad_x = grad_w = grad_b = None
+    if uses_winograd(g, ho, wo, x.shape[1]):
+        weight = np.asarray(weight, dtype)
+        if needs[0]:
+            grad_x = _nchw(numba_winograd.conv2d_backward_input(gy_chwn, weight, padding))
+        if needs[1]:
+            kept = saved.pop("winograd", None) if saved else None
+            grad_w = numba_winograd.conv2d_backward_weight(gy_chwn, _chwn(x, dtype), weight.shape,
+                                                           padding, kept)
+        if needs[2]:
+            grad_b = gy2.sum(axis=1)
+        return grad_x, grad_w, grad_b
     if needs[0]:
         grad_x = _input_gradient(gy2, weight, x.shape, g, ho, wo, dtype)
     kept = saved.pop("cols", None) if saved else None
@@ -277,6 +304,16 @@ def conv2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True)
     if needs[2] and grad_b is None:
         grad_b = gy2.sum(axis=1)
     return grad_x, grad_w, grad_b
+
+
+def uses_winograd(g, ho, wo, in_channels):
+    """True where a conv2d runs as F(2x2, 3x3) (step 9, ``numba_winograd.py``): a 3x3 kernel,
+    stride 1, padding at most 2 (its input gradient is then a conv with padding 2 - p), at
+    least WINOGRAD_MIN_PIXELS output pixels and WINOGRAD_MIN_CHANNELS input channels. Its 16
+    products are only C deep; on small or shallow layers they and the transforms cost more
+    than the 2.25x fewer multiplications save."""
+    return ((g.kh, g.kw, g.sh, g.sw) == (3, 3, 1, 1) and g.ph <= 2 and g.pw <= 2
+            and ho * wo >= WINOGRAD_MIN_PIXELS and in_channels >= WINOGRAD_MIN_CHANNELS)
 
 
 def input_gradient_is_a_conv(g, weight_shape, x_shape):
