@@ -39,6 +39,7 @@ def run_tutorial(name, *args, env=None, timeout=600):
         "ups.2      ConvTranspose2d  (1, 138, 16, 16)   -> (1, 3, 32, 32)",
         "total 1,408,724 parameters; logits (1, 20)",
         "ups.1      ConvTranspose2d  (1, 138, 8, 8)     -> (1, 3, 16, 16)",
+        "multiplications per 2x2 output tile and (o, c) pair: im2col 36, Winograd 16",
         "=== Exercises",
     ]),
     ("03_dagan_losses.py", [

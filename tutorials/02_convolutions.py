@@ -12,13 +12,14 @@ What you will see
 5. NIN = a 1x1 convolution = one small fully connected layer applied at every pixel.
 6. Every layer's output shape and parameter count of the paper's discriminator and
    generator (Table 2), at 32x32 width 1.0 (the paper) and 16x16 width 0.5 (classroom).
+7. Winograd's F(2x2, 3x3): the same 3x3 convolution with 2.25x fewer multiplications.
 """
 import time
 
 import numpy as np
 
 from tinydagan import kernels, nn
-from tinydagan.kernels import numba_conv, reference
+from tinydagan.kernels import numba_conv, reference, winograd
 from tinydagan.kernels.geometry import ConvGeometry
 from tinydagan.models import Discriminator, Generator
 
@@ -212,6 +213,29 @@ for size, width in ((32, 1.0), (16, 0.5)):
     print(f"  total {G.num_parameters():,d} parameters; images {images.shape} in [-1, 1] (tanh)")
 
 # ----------------------------------------------------------------------------------------------
+section("7. Winograd: the same convolution with fewer multiplications")
+# Two outputs of a 3-tap filter over 4 inputs take 6 multiplications directly, 4 this way:
+rng = np.random.default_rng(7)
+d, g = rng.standard_normal(4), rng.standard_normal(3)
+direct = np.array([d[0:3] @ g, d[1:4] @ g])
+m = (winograd.G @ g) * (winograd.BT @ d)            # 4 multiplications, element by element
+print(f"direct {direct}   Winograd A^T[(G g) * (B^T d)] = {winograd.AT @ m}")
+assert np.allclose(winograd.AT @ m, direct)
+# In 2-d: a 4x4 tile of input gives a 2x2 tile of output with 16 multiplications instead of 36,
+# and over channels the 16 element-wise products become 16 matrix products.
+x = rng.standard_normal((2, 8, 6, 6))
+w = rng.standard_normal((4, 8, 3, 3))
+y_win = winograd.conv2d_forward(x, w, None, (1, 1))
+y_ref = reference.conv2d_forward(x, w, None, (1, 1), (1, 1))
+print(f"F(2x2, 3x3) on x {x.shape}, w {w.shape}: max |Winograd - reference| = "
+      f"{np.abs(y_win - y_ref).max():.1e}")
+assert np.allclose(y_win, y_ref)
+print("multiplications per 2x2 output tile and (o, c) pair: im2col 36, Winograd 16 (2.25x fewer)")
+print(f"the Numba backend uses it for 3x3 stride-1 convs with >= {numba_conv.WINOGRAD_MIN_PIXELS} "
+      f"output pixels and >= {numba_conv.WINOGRAD_MIN_CHANNELS} input channels (the 32x32 networks):")
+print("on smaller, shallower layers the transforms and the C-deep products cost more than they save.")
+
+# ----------------------------------------------------------------------------------------------
 section("Summary")
 print("""- A convolution is a sum over kernel offsets; loops, the numpy reference and the Numba
   im2col + BLAS kernel compute the same numbers, at very different speeds.
@@ -219,6 +243,8 @@ print("""- A convolution is a sum over kernel offsets; loops, the numpy referenc
 - Conv2d: out = (in + 2p - k)//s + 1.  ConvTranspose2d: out = (in - 1)s - 2p + k + output_padding;
   k=5, s=2, p=2, output_padding=1 doubles 4 -> 8 -> 16 (-> 32).
 - NIN is a 1x1 convolution: a per-pixel fully connected layer.
+- Winograd's F(2x2, 3x3) computes a 3x3 convolution with 2.25x fewer multiplications, by
+  transforming input tiles and weights, multiplying element by element, transforming back.
 - Width 0.5 at 16x16 has about a quarter of the paper's parameters, and each image has a
   quarter of the pixels: that is what makes the classroom setting trainable on a CPU.""")
 section("Exercises")
@@ -230,4 +256,6 @@ print("""1. Check conv2d_loops against reference.conv2d_forward with stride 2 an
 3. Which layer of the 32x32 discriminator has the most parameters? Which costs the most
    multiply-adds (parameters x output pixels)? Are they the same layer?
 4. Time reference vs numba for a batch of 64 at 32x32 with 96 channels. Where does the
-   speed-up come from (hint: the shapes of the matrix product)?""")
+   speed-up come from (hint: the shapes of the matrix product)?
+5. Check by hand that winograd.conv2d_backward_weight is the adjoint of the forward in w:
+   sum(grad_y * conv(x, w)) == sum(w * grad_w) for random x, w, grad_y.""")
