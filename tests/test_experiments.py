@@ -1,43 +1,154 @@
-"""The classroom comparison: paired differences, the summary files, resuming finished runs."""
+"""The comparison grid: the plan and its steps, shards, running and resuming, merging, the
+report (paired differences, t-intervals, the paper's numbers) and the command line."""
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from tinydagan.experiments import compare, format_summary, summarise
+from tinydagan.experiments import (PRESETS, Run, make_plan, merge_folders, run_grid, shard,
+                                   steps_for)
+from tinydagan.report import PAPER_TABLES, format_report, paired, t_quantile_975
 from tinydagan.training import TrainConfig
 
 from training_fixtures import tiny_cifar  # noqa: F401  (a pytest fixture)
 
+QUIET = open(os.devnull, "w")
 
-def test_summarise_pairs_methods_on_the_same_data_seed():
-    runs = [{"method": "C", "data_seed": 0, "test_accuracy": 30.0},
-            {"method": "C", "data_seed": 1, "test_accuracy": 20.0},
-            {"method": "DAGAN", "data_seed": 0, "test_accuracy": 33.0},
-            {"method": "DAGAN", "data_seed": 1, "test_accuracy": 21.0}]
-    s = summarise(runs, ["C", "DAGAN"])
-    assert s["methods"]["C"]["mean"] == 25.0
-    np.testing.assert_allclose(s["methods"]["C"]["std"], np.std([30, 20], ddof=1))
-    assert s["methods"]["DAGAN"]["paired_diff"] == [3.0, 1.0]
-    np.testing.assert_allclose(s["methods"]["DAGAN"]["diff_std"], np.std([3, 1], ddof=1))
-    text = format_summary(s)
-    assert "| DAGAN | 33.00 | 21.00 | 27.00 +- 8.49 | +2.00 +- 1.41 (+3.00, +1.00) |" in text
+
+def tiny_base(root, **changes):
+    settings = dict(data_root=str(root), width=0.125, val_per_class=5, batch_size=16, steps=3,
+                    eval_every=3, log_every=3, checkpoint_every=3, sample_every=100)
+    settings.update(changes)
+    return TrainConfig(**settings)
+
+
+def test_the_steps_rule_grows_with_n_and_doubles_for_joint_gans():
+    assert steps_for("C", 50, 1500) == 1500 and steps_for("DAGAN", 50, 1500) == 3000
+    assert steps_for("C", 200, 1500) == 3000                    # 1500 x sqrt(4)
+    assert steps_for("C_aug", 100, 1500) == 2000                # 2121 rounded to 250
+    assert steps_for("C", 10, 1500) == 1500                     # never fewer than the base
+    assert steps_for("VanillaGAN", 500, 1500) == steps_for("C", 500, 1500)
+
+
+def test_the_plan_is_every_cell_and_seed_with_fixed_steps_overriding_the_rule():
+    base = TrainConfig(steps=1500)
+    plan = make_plan(base, ["C", "DAGAN"], [50, 200], [0, 1])
+    assert len(plan) == 8 and plan[0] == Run("C", 50, 0, 1500) and plan[3] == Run("DAGAN", 200, 0, 6000)
+    assert [r.data_seed for r in plan] == [0] * 4 + [1] * 4        # a finished seed is complete
+    fixed = make_plan(base, ["C", "DAGAN"], [50, 200], [0], steps=100, steps_gan=150)
+    assert [r.steps for r in fixed] == [100, 150, 100, 150]
+    with pytest.raises(ValueError, match="GAN is not a classifier"):
+        make_plan(base, ["C", "GAN"], [50], [0])
+
+
+def test_shards_partition_the_plan():
+    plan = make_plan(TrainConfig(), PRESETS["trends"]["methods"], [50, 100, 200, 500], [0, 1, 2])
+    parts = [shard(plan, i, 5) for i in range(1, 6)]
+    assert sorted((r for p in parts for r in p), key=str) == sorted(plan, key=str)
+    assert max(map(len, parts)) - min(map(len, parts)) <= 1
+    for bad in [(0, 3), (4, 3), (1, 0)]:
+        with pytest.raises(ValueError, match="1 <= I <= N"):
+            shard(plan, *bad)
+
+
+def test_paired_interval_uses_the_t_quantile():
+    assert t_quantile_975(1) == 12.706 and t_quantile_975(9) == 2.262 and t_quantile_975(100) == 1.96
+    d = paired([1.0, 2.0, 3.0])
+    half = 4.303 * 1.0 / np.sqrt(3)
+    assert d["mean"] == 2.0 and d["positive"] == 3
+    np.testing.assert_allclose([d["low"], d["high"]], [2 - half, 2 + half])
+    assert paired([1.5])["low"] is None
+
+
+def test_report_pairs_methods_on_the_same_seed_beside_the_paper():
+    runs = [{"method": m, "per_class": 50, "data_seed": s, "test_accuracy": a, "seconds": 60}
+            for m, s, a in [("C", 0, 30.0), ("C", 1, 20.0), ("DAGAN", 0, 33.0), ("DAGAN", 1, 21.0)]]
+    text = format_report({"settings": {"dataset": "cifar10", "image_size": 16, "width": 0.5},
+                          "version": {}, "runs": runs})
+    half = 12.706 * np.std([3, 1], ddof=1) / np.sqrt(2)
+    assert (f"| DAGAN | 2 | 27.00 +- 8.49 | +2.00 | [{2 - half:+.2f}, {2 + half:+.2f}] | 2/2 | "
+            f"39.3 | +2.1 |") in text
+    assert "| C | 2 | 25.00 +- 7.07 | - | - | - | 37.2 | - |" in text
+    assert PAPER_TABLES["svhn"]["DAGAN"][50] == 49.7
 
 
 @pytest.mark.slow
-def test_compare_writes_the_summary_and_resumes(tiny_cifar, tmp_path):
-    base = TrainConfig(data_root=str(tiny_cifar), width=0.125, per_class=10, val_per_class=5,
-                       batch_size=16, steps=3, eval_every=3, log_every=3, checkpoint_every=3)
-    quiet = open(os.devnull, "w")
-    out = tmp_path / "cmp"
-    s = compare(base, ["C", "DAGAN"], [0, 1], str(out), steps_gan=4, out=quiet)
-    assert sorted(os.listdir(out)) == ["C_data0", "C_data1", "DAGAN_data0", "DAGAN_data1",
-                                       "summary.json", "summary.md", "summary.png"]
-    per = {(r["method"], r["data_seed"]): r for r in s["runs"]}
-    assert per[("DAGAN", 1)]["steps"] == 4 and per[("C", 0)]["steps"] == 3
-    diff = per[("DAGAN", 1)]["test_accuracy"] - per[("C", 1)]["test_accuracy"]
-    assert s["methods"]["DAGAN"]["paired_diff"][1] == pytest.approx(diff)
-    assert json.load(open(out / "summary.json"))["methods"] == s["methods"]
-    again = compare(base, ["C", "DAGAN"], [0, 1], str(out), steps_gan=4, out=quiet)  # all finished
-    assert again["methods"] == s["methods"]
+def test_a_tiny_grid_runs_resumes_and_its_merged_shards_equal_it(tiny_cifar, tmp_path):
+    base = tiny_base(tiny_cifar)
+    plan = make_plan(base, ["C", "DAGAN"], [5, 10], [0, 1], steps=3, steps_gan=4)
+    serial = run_grid(base, plan, str(tmp_path / "serial"), out=QUIET)
+    assert len(serial["runs"]) == 8
+    files = set(os.listdir(tmp_path / "serial"))
+    assert {"results.json", "results.md", "accuracy.png", "C_n5_data0", "DAGAN_n10_data1"} <= files
+    entry = serial["runs"][1]
+    assert (entry["method"], entry["per_class"], entry["data_seed"], entry["steps"]) == ("DAGAN", 5, 0, 4)
+    assert len(entry["per_class_accuracy"]) == 10 and 0 <= entry["test_accuracy"] <= 100
+    assert serial["settings"]["width"] == 0.125 and "version" in serial["version"]
+
+    # run again: every run is finished, nothing trains, the numbers are the same
+    again = run_grid(base, plan, str(tmp_path / "serial"), out=QUIET)
+    strip = lambda rs: [{k: v for k, v in r.items() if k != "seconds"} for r in rs]  # noqa: E731
+    assert strip(again["runs"]) == strip(serial["runs"])
+
+    # two shards on "two machines", merged, equal the serial grid
+    for i in (1, 2):
+        run_grid(base, shard(plan, i, 2), str(tmp_path / f"shard{i}"), out=QUIET)
+    merged = merge_folders([str(tmp_path / "shard2"), str(tmp_path / "shard1"),
+                            str(tmp_path / "shard1")], str(tmp_path / "merged"))  # a duplicate too
+    assert strip(merged["runs"]) == strip(serial["runs"])
+    assert json.load(open(tmp_path / "merged" / "results.json"))["runs"] == merged["runs"]
+    assert (tmp_path / "merged" / "results.md").read_text() .count("## ") == 2
+
+    # a shard run with other settings, or a different result for the same run, is refused
+    other = tiny_base(tiny_cifar, lr=1e-3)
+    run_grid(other, shard(plan, 1, 4), str(tmp_path / "other"), out=QUIET)
+    with pytest.raises(ValueError, match="other settings.*differing: lr"):
+        merge_folders([str(tmp_path / "shard1"), str(tmp_path / "other")], str(tmp_path / "m2"))
+    bad = json.load(open(tmp_path / "shard2" / "results.json"))
+    bad["runs"][0]["test_accuracy"] += 1
+    (tmp_path / "conflict").mkdir()
+    (tmp_path / "conflict" / "results.json").write_text(json.dumps(bad))
+    with pytest.raises(ValueError, match="different results in"):
+        merge_folders([str(tmp_path / "shard2"), str(tmp_path / "conflict")], str(tmp_path / "m3"))
+
+
+def test_merge_refuses_a_folder_without_results(tmp_path):
+    with pytest.raises(ValueError, match="has no results.json"):
+        merge_folders([str(tmp_path)], str(tmp_path / "out"))
+    (tmp_path / "results.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="expected 'settings' and 'runs'"):
+        merge_folders([str(tmp_path)], str(tmp_path / "out"))
+
+
+def _cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "tinydagan", *args], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, **(env or {})})
+
+
+def test_cli_dry_run_prints_the_plan_with_an_estimate(tmp_path):
+    r = _cli("compare", "--preset", "quick", "--width", "0.125", "--dry-run", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert "  1. C             50 per class  data_seed 0     750 steps  ~" in r.stdout
+    assert "DAGAN" in r.stdout and "1500 steps" in r.stdout
+    assert "2 runs, about" in r.stdout and "nothing was trained" in r.stdout
+    assert os.listdir(tmp_path) == []                              # nothing written
+
+
+def test_cli_flags_override_the_preset_and_errors_are_one_line(tmp_path):
+    r = _cli("compare", "--preset", "trends", "--methods", "C", "--per-class", "50", "100",
+             "--data-seeds", "3", "--shard", "2/2", "--dry-run", "--width", "0.125")
+    assert r.returncode == 0, r.stderr
+    lines = [line for line in r.stdout.splitlines() if "per class" in line]
+    assert len(lines) == 1 and "C" in lines[0] and "100 per class" in lines[0] and "data_seed 3" in lines[0]
+    for args, message in [(["--shard", "3"], "--shard expects I/N"),
+                          (["--shard", "3/2"], "1 <= I <= N"),
+                          (["--per-class", "50", "0"], "--per-class must be >= 1, got 0")]:
+        r = _cli("compare", "--dry-run", *args)
+        assert r.returncode == 1 and message in r.stderr, r.stderr
+    r = _cli("compare", "--preset", "huge")
+    assert r.returncode == 2 and "invalid choice: 'huge'" in r.stderr
+    r = _cli("merge", str(tmp_path), "--out", str(tmp_path / "m"))
+    assert r.returncode == 1 and "has no results.json" in r.stderr

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tinydagan import Tensor
-from tinydagan.experiments import compare
+from tinydagan.experiments import make_plan
 from tinydagan.models import Discriminator
 from tinydagan.optim import EMA
 from tinydagan.training import METHODS, TrainConfig, get_method, train
@@ -98,6 +98,6 @@ def test_a_seventh_method_is_one_entry_in_the_table(tiny_cifar, tmp_path, monkey
     assert b["test_accuracy"] == a["test_accuracy"]
 
 
-def test_compare_refuses_a_method_that_is_not_a_classifier(tmp_path):
+def test_the_grid_refuses_a_method_that_is_not_a_classifier():
     with pytest.raises(ValueError, match="GAN is not a classifier"):
-        compare(TrainConfig(), ["C", "GAN"], [0], str(tmp_path))
+        make_plan(TrainConfig(), ["C", "GAN"], [50], [0])

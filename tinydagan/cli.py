@@ -9,13 +9,20 @@ import argparse
 import dataclasses
 import sys
 
+from .experiments import PRESETS
 from .training.config import TrainConfig
 from .training.methods import METHODS
+
+COMPARE_DEFAULTS = dict(methods=["C", "DAGAN"], per_class=[50], data_seeds=[0, 1, 2], steps=1500,
+                        steps_gan=None, out_dir="runs/compare")
 
 __all__ = ["main", "build_parser"]
 
 
-def _add_config_options(parser, skip=(), **overrides):
+def _add_config_options(parser, skip=(), only_given=False, **overrides):
+    """One flag per TrainConfig field (help text from the field). ``only_given``: a flag not
+    given on the command line is left out of the parsed namespace (so that a preset's value
+    can stand unless a flag overrides it)."""
     parser.add_argument("--fresh", action="store_true",
                         help="start from step 0, deleting the checkpoint in --out (default: resume)")
     defaults = TrainConfig(**overrides)
@@ -24,7 +31,7 @@ def _add_config_options(parser, skip=(), **overrides):
             continue
         flag = "--out" if field.name == "out_dir" else "--" + field.name.replace("_", "-")
         default = getattr(defaults, field.name)
-        kwargs = {"dest": field.name, "default": default,
+        kwargs = {"dest": field.name, "default": argparse.SUPPRESS if only_given else default,
                   "help": f"{field.metadata['help']} (default: {default})"}
         if isinstance(default, bool):
             kwargs["action"] = argparse.BooleanOptionalAction
@@ -44,23 +51,46 @@ def build_parser():
                     "compare them with a plain classifier on small labelled subsets.")
     sub = parser.add_subparsers(dest="command", metavar="command", required=True)
 
-    p = sub.add_parser("compare", help="the classroom comparison (default: C vs DAGAN, 3 data seeds)",
-                       description="Train several methods on the same labelled subsets (one per "
-                                   "data seed) and report mean +- std test accuracy and the paired "
-                                   "difference against the first method. Re-running the same "
-                                   "command resumes unfinished runs.")
-    p.add_argument("--methods", nargs="+", default=["C", "DAGAN"],
+    p = sub.add_parser("compare", help="the comparison grid: methods x images per class x data seeds",
+                       description="Train several methods on the same labelled subsets (one per data "
+                                   "seed and size) and report mean +- std test accuracy and the paired "
+                                   "difference against the first method, beside the paper's table. "
+                                   "Re-running the same command skips finished runs and resumes "
+                                   "unfinished ones. Settings: TrainConfig's defaults, then the "
+                                   "preset's, then the flags given.")
+    p.add_argument("--preset", choices=sorted(PRESETS), default=argparse.SUPPRESS,
+                   help="; ".join(f"{k}: {_describe(v)}" for k, v in PRESETS.items()))
+    p.add_argument("--methods", nargs="+", default=argparse.SUPPRESS,
                    choices=[name for name, m in METHODS.items() if m.classifier],
                    help="methods to compare; the first is the baseline (default: C DAGAN)")
-    p.add_argument("--data-seeds", nargs="+", type=int, default=[0, 1, 2],
+    p.add_argument("--per-class", nargs="+", type=int, default=argparse.SUPPRESS, dest="per_class",
+                   help="labelled images per class, one grid column each (default: 50)")
+    p.add_argument("--data-seeds", nargs="+", type=int, default=argparse.SUPPRESS,
                    help="one labelled subset per data seed (default: 0 1 2)")
+    p.add_argument("--steps", type=int, default=argparse.SUPPRESS,
+                   help="fixed steps of a plain classifier for every size (default: the rule: "
+                        "1500 at 50 per class, x sqrt(n / 50) above; docs/results.md)")
     joint = [m for m in METHODS.values() if m.joint_generator]
-    p.add_argument("--steps-gan", type=int, default=None,
-                   help="steps of the methods that train a generator jointly ("
+    p.add_argument("--steps-gan", type=int, default=argparse.SUPPRESS,
+                   help="fixed steps of the methods that train a generator jointly ("
                         + ", ".join(m.name for m in joint)
-                        + f"; default: {joint[0].steps_factor} x --steps)")
-    _add_config_options(p, skip=("method", "data_seed", "only_class"), out_dir="runs/compare",
-                        steps=1500)
+                        + f"; default: {joint[0].steps_factor} x a classifier's steps)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the plan (each run, its steps) and its time estimated from a short "
+                        "timing of this machine, then stop")
+    p.add_argument("--shard", default=None, metavar="I/N",
+                   help="run only the I-th of N interleaved parts of the plan (I from 1 to N); "
+                        "pool the folders afterwards with 'tinydagan merge'")
+    _add_config_options(p, skip=("method", "data_seed", "only_class", "per_class", "steps"),
+                        only_given=True, out_dir="runs/compare")
+
+    p = sub.add_parser("merge", help="pool compare folders (shards) into one report",
+                       description="Read results.json from each folder (for example the shards of "
+                                   "one grid, run on several machines), check that they were run "
+                                   "with the same settings, and write one results.json, results.md "
+                                   "and accuracy.png to --out.")
+    p.add_argument("folders", nargs="+", help="compare --out folders")
+    p.add_argument("--out", required=True, help="where to write the merged results")
 
     p = sub.add_parser("train", help="train and evaluate one method",
                        description="Train one method, evaluate it on the test set, and write "
@@ -71,6 +101,46 @@ def build_parser():
     sub.add_parser("data", help="download, check and look at datasets (tinydagan data --help)",
                    add_help=False)
     return parser
+
+
+def _describe(preset):
+    return ", ".join(f"{k}={' '.join(map(str, v)) if isinstance(v, list) else v}"
+                     for k, v in preset.items())
+
+
+def _parse_shard(text):
+    try:
+        i, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard expects I/N, for example 2/4, got {text!r}")
+    return i, n
+
+
+def _compare(args):
+    """Layer the settings (TrainConfig < compare defaults < preset < flags), plan, run."""
+    from .experiments import estimate_seconds, make_plan, run_grid, shard
+    from .progress import format_seconds
+    given = vars(args)
+    settings = {**COMPARE_DEFAULTS, **PRESETS.get(given.get("preset"), {}),
+                **{k: v for k, v in given.items() if k not in ("command", "preset", "fresh",
+                                                               "dry_run", "shard")}}
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    base = TrainConfig(**{k: v for k, v in settings.items() if k in names and k != "per_class"},
+                       per_class=settings["per_class"][0])
+    fixed_steps = given.get("steps", PRESETS.get(given.get("preset"), {}).get("steps"))
+    plan = make_plan(base, settings["methods"], settings["per_class"], settings["data_seeds"],
+                     steps=fixed_steps, steps_gan=settings["steps_gan"])
+    if args.shard:
+        plan = shard(plan, *_parse_shard(args.shard))
+    if args.dry_run:
+        seconds = estimate_seconds(base, plan)
+        for i, (run, s) in enumerate(zip(plan, seconds)):
+            print(f"{i + 1:3d}. {run.method:10s} {run.per_class:5d} per class  data_seed "
+                  f"{run.data_seed}  {run.steps:6d} steps  ~{format_seconds(s)}")
+        print(f"{len(plan)} runs, about {format_seconds(sum(seconds))} on this machine "
+              f"({base.image_size}x{base.image_size}, width {base.width}); nothing was trained")
+        return
+    run_grid(base, plan, base.out_dir, fresh=args.fresh)
 
 
 def _config(args):
@@ -89,9 +159,11 @@ def main(argv=None):
         if args.command == "train":
             train(_config(args), fresh=args.fresh)
         elif args.command == "compare":
-            from .experiments import compare
-            base = _config(args)
-            compare(base, args.methods, args.data_seeds, base.out_dir, args.steps_gan, fresh=args.fresh)
+            _compare(args)
+        elif args.command == "merge":
+            from .experiments import merge_folders
+            results = merge_folders(args.folders, args.out)
+            print(f"merged {len(results['runs'])} runs from {len(args.folders)} folders into {args.out}")
     except (ValueError, FileNotFoundError, TrainingStopped) as e:
         print(f"tinydagan {args.command}: error: {e}", file=sys.stderr)
         return 1

@@ -1,135 +1,284 @@
-"""The classroom comparison: several methods on the *same* labelled subsets.
+"""The comparison as a grid: methods x images per class x data seeds, on the *same* subsets.
 
-Which 50 images per class you draw moves accuracy by several points (about 3 for C in our
-runs, docs/results.md), more than most gaps between methods. So every method is trained on the same ``data_seed`` subsets and
-we report, besides each method's mean +- std, the *paired* difference
-(method - baseline) per data seed, with its mean +- std.
+Which n images per class you draw moves accuracy by several points (about 3 for C at 50
+per class in our runs, docs/results.md), more than most gaps between methods. So every
+method is trained on the same ``data_seed`` subsets, and the report gives, besides each
+cell's mean +- std, the *paired* difference (method - baseline) per data seed.
 
-Writes to ``out_dir``: one folder per (method, data_seed) run (each resumable), and
-``summary.json``, ``summary.md`` and ``summary.png`` (accuracy per method and data seed).
+    plan = make_plan(base, ["C", "DAGAN"], [50, 100], [0, 1, 2])     # one Run per cell and seed
+    results = run_grid(base, plan, "runs/compare")                    # resumable, run by run
+    merge_folders(["runs/shard1", "runs/shard2"], "runs/all")         # shards pooled
+
+What ``run_grid`` writes to its folder:
+    <method>_n<per_class>_data<seed>/   one folder per run (checkpoint, result.json, samples)
+    results.json   {"settings": ..., "runs": [...]}, rewritten after every finished run
+    results.md, accuracy.png   the report (``report.py``)
+
+Steps per run follow ``steps_for``: a plain classifier gets ``base.steps`` at 50 images per
+class and more as n grows (the labelled set is larger, so it takes longer to fit); a method
+that trains a generator jointly gets its ``steps_factor`` times that. ``--steps`` and
+``--steps-gan`` replace the rule with fixed numbers.
 """
 import json
+import math
 import os
+import subprocess
 import sys
 import time
+from dataclasses import asdict, dataclass
 
-import numpy as np
-from PIL import Image, ImageDraw, ImageFont
-
+from . import __version__
 from .progress import format_seconds
-from .serialization import atomic_write, write_json, write_text
+from .serialization import write_json
 from .training.config import TrainConfig
-from .training.methods import get_method
+from .training.methods import VanillaGAN, get_method
 from .training.run_data import load_splits
 from .training.trainer import train
 
-__all__ = ["compare", "summarise", "format_summary", "plot_summary"]
+__all__ = ["Run", "PRESETS", "steps_for", "make_plan", "shard", "run_grid", "merge_folders",
+           "grid_settings", "load_results", "estimate_seconds", "code_version"]
+
+# Each preset is a set of compare settings; flags given on the command line override them.
+PRESETS = {
+    # the classroom run: C vs DAGAN on one subset, under 10 minutes on a 2-core laptop
+    "quick": dict(methods=["C", "DAGAN"], per_class=[50], data_seeds=[0], steps=750,
+                  steps_gan=1500),
+    # the paper's trends at classroom size: all six methods, four sizes, three subsets
+    "trends": dict(methods=["C", "C_aug", "VanillaGAN", "SemiGAN", "DAGAN", "DAGAN_aug"],
+                   per_class=[50, 100, 200, 500], data_seeds=[0, 1, 2]),
+    # the paper's grid and networks, for a cluster
+    "paper": dict(methods=["C", "C_aug", "VanillaGAN", "SemiGAN", "DAGAN", "DAGAN_aug"],
+                  per_class=[50, 100, 200, 500, 1000], data_seeds=[0, 1, 2], image_size=32,
+                  width=1.0),
+}
 
 
-def compare(base: TrainConfig, methods, data_seeds, out_dir, steps_gan=None, out=None, fresh=False):
-    """Train every method on every data seed (same seed for the weights), then summarise.
+@dataclass(frozen=True)
+class Run:
+    """One training run of the grid."""
+    method: str
+    per_class: int
+    data_seed: int
+    steps: int
 
-    ``base.steps`` is the number of steps of a plain classifier; a method that trains a
-    generator jointly gets ``steps_gan`` (default: its ``steps_factor`` x base.steps, since
-    it needs about twice as many to catch up).
-    """
-    out = out or sys.stdout
+    @property
+    def key(self):
+        """What identifies a run in a grid (and in a merge): method, n, data seed."""
+        return self.method, self.per_class, self.data_seed
+
+    @property
+    def folder(self):
+        return f"{self.method}_n{self.per_class}_data{self.data_seed}"
+
+
+def steps_for(method, per_class, base_steps):
+    """The rule: ``base_steps`` x sqrt(n / 50) for a plain classifier (never fewer than
+    ``base_steps``; rounded to 250), times the method's ``steps_factor`` (2 for a method that
+    trains a generator jointly)."""
+    steps = base_steps * max(1.0, math.sqrt(per_class / 50))
+    steps = max(base_steps, int(round(steps / 250)) * 250)
+    return steps * get_method(method).steps_factor
+
+
+def make_plan(base, methods, per_class, data_seeds, steps=None, steps_gan=None):
+    """Every method x n x data seed, data seed outermost (a finished seed is a complete
+    comparison). ``steps``: fixed classifier steps for every n (default: the rule on
+    ``base.steps``)."""
     for method in methods:
         if not get_method(method).classifier:
             raise ValueError(f"compare: {method} is not a classifier; it cannot be scored")
-    splits = load_splits(base)
-    runs = []
-    started = time.perf_counter()
-    plan = [(d, m) for d in data_seeds for m in methods]
-    for i, (data_seed, method) in enumerate(plan):
+    for n in per_class:
+        if n < 1:
+            raise ValueError(f"compare: --per-class must be >= 1, got {n}")
+    def run_steps(method, n):
         m = get_method(method)
-        steps = (steps_gan or m.steps_factor * base.steps) if m.joint_generator else base.steps
-        cfg = base.replace(method=method, data_seed=data_seed, steps=steps,
-                           out_dir=os.path.join(out_dir, f"{method}_data{data_seed}"))
-        print(f"== run {i + 1}/{len(plan)}: {method}, data_seed {data_seed}, seed {cfg.seed}, "
-              f"{cfg.steps} steps -> {cfg.out_dir} ({format_seconds(time.perf_counter() - started)} "
-              f"since the start)", file=out, flush=True)
-        t0 = time.perf_counter()
-        result = train(cfg, splits, out, fresh)
-        runs.append({"method": method, "data_seed": data_seed, "seed": cfg.seed,
-                     "steps": cfg.steps, "test_accuracy": result["test_accuracy"],
-                     "best_step": result["best_step"], "val_accuracy": result["val_accuracy"],
-                     "test_accuracy_final_step": result["test_accuracy_final_step"],
-                     "seconds": round(time.perf_counter() - t0, 1)})
-    summary = summarise(runs, methods)
-    summary["config"] = json.loads(base.to_json())
-    summary["wall_seconds"] = round(time.perf_counter() - started, 1)
+        if m.joint_generator and steps_gan:
+            return steps_gan
+        if steps is not None:                      # fixed for every n
+            return steps * m.steps_factor
+        return steps_for(method, n, base.steps)
+
+    return [Run(method, n, seed, run_steps(method, n))
+            for seed in data_seeds for n in per_class for method in methods]
+
+
+def shard(plan, index, count):
+    """Shard ``index`` of ``count`` (1-based): every count-th run from the index-th, so each
+    shard gets a similar mix of methods and sizes. The shards together are the plan."""
+    if not (isinstance(index, int) and isinstance(count, int) and 1 <= index <= count):
+        raise ValueError(f"--shard I/N needs 1 <= I <= N, got {index}/{count}")
+    return plan[index - 1::count]
+
+
+def code_version():
+    """The library version and, when run from a git checkout, its commit."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, timeout=5,
+                                cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return {"version": __version__, "commit": commit or None}
+
+
+def grid_settings(base):
+    """The settings every run of a grid shares (what a merge checks): the config minus what
+    varies per run and where things are written."""
+    skip = {"method", "per_class", "data_seed", "steps", "out_dir", "log_every", "sample_every",
+            "checkpoint_every", "only_class"}
+    return {k: v for k, v in asdict(base).items() if k not in skip}
+
+
+def _entry(run, result, seconds, base):
+    return {"method": run.method, "per_class": run.per_class, "data_seed": run.data_seed,
+            "seed": base.seed, "steps": run.steps, "test_accuracy": result["test_accuracy"],
+            "val_accuracy": result["val_accuracy"], "best_step": result["best_step"],
+            "test_accuracy_final_step": result["test_accuracy_final_step"],
+            "per_class_accuracy": result["per_class"], "seconds": round(seconds, 1)}
+
+
+def _finished(run_dir, cfg):
+    """The result.json of a finished run with these settings, or None."""
+    path = os.path.join(run_dir, "result.json")
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path) as f:
+            result = json.load(f)
+        saved = TrainConfig(**result["config"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    same = saved.identity() == cfg.identity() and result.get("steps") == cfg.steps
+    return result if same and "test_accuracy" in result else None
+
+
+def write_results(out_dir, settings, runs, version):
+    """results.json, results.md and accuracy.png of ``runs`` (atomically)."""
+    from .report import write_report
+    results = {"settings": settings, "version": version, "runs": runs}
+    write_json(os.path.join(out_dir, "results.json"), results)
+    write_report(results, out_dir)
+    return results
+
+
+def run_grid(base, plan, out_dir, out=None, fresh=False):
+    """Train every run of ``plan`` (skipping finished ones, resuming interrupted ones from
+    their checkpoints) and write results.json after each. Returns the results dict."""
+    out = out or sys.stdout
+    settings, version = grid_settings(base), code_version()
     os.makedirs(out_dir, exist_ok=True)
-    write_json(os.path.join(out_dir, "summary.json"), summary)
-    text = format_summary(summary)
-    write_text(os.path.join(out_dir, "summary.md"), text)
-    plot_summary(summary, os.path.join(out_dir, "summary.png"))
-    print(text, file=out, flush=True)
-    return summary
+    splits = load_splits(base) if plan else None
+    runs, started = [], time.perf_counter()
+    # ETA: a run's cost in units of classifier steps (a GAN step does about 3x the work)
+    costs = [r.steps * (3 if get_method(r.method).generator else 1) for r in plan]
+    cost_done, cost_total = 0.0, float(sum(costs))
+    for i, (run, cost) in enumerate(zip(plan, costs)):
+        cfg = base.replace(method=run.method, per_class=run.per_class, data_seed=run.data_seed,
+                           steps=run.steps, out_dir=os.path.join(out_dir, run.folder))
+        elapsed = time.perf_counter() - started
+        eta = (f", ETA {format_seconds(elapsed / cost_done * (cost_total - cost_done))}"
+               if cost_done else "")
+        t0 = time.perf_counter()
+        result = None if fresh else _finished(cfg.out_dir, cfg)
+        state = "finished earlier" if result is not None else f"{run.steps} steps"
+        print(f"== run {i + 1}/{len(plan)}: {run.method}, {run.per_class} per class, data_seed "
+              f"{run.data_seed} ({state}) -> {cfg.out_dir} [{format_seconds(elapsed)} elapsed{eta}]",
+              file=out, flush=True)
+        if result is None:
+            result = train(cfg, splits, out, fresh)
+            seconds = time.perf_counter() - t0
+        else:
+            seconds = result.get("train_seconds_this_session", 0.0)
+            cost_total -= cost                       # nothing to wait for: out of the ETA
+            cost = 0.0
+        cost_done += cost
+        runs.append(_entry(run, result, seconds, base))
+        write_results(out_dir, settings, runs, version)
+    return write_results(out_dir, settings, runs, version)
 
 
-def _mean_std(values):
-    v = np.asarray(values, float)
-    return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
+def load_results(folder):
+    path = os.path.join(folder, "results.json")
+    try:
+        with open(path) as f:
+            results = json.load(f)
+    except FileNotFoundError:
+        raise ValueError(f"merge: {folder} has no results.json (is it a compare --out folder?)")
+    except (OSError, ValueError) as e:
+        raise ValueError(f"merge: {path} is not readable JSON ({e})")
+    if not isinstance(results, dict) or not isinstance(results.get("runs"), list) \
+            or not isinstance(results.get("settings"), dict):
+        raise ValueError(f"merge: {path} is not a results.json of tinydagan compare "
+                         f"(expected 'settings' and 'runs')")
+    return results
 
 
-def summarise(runs, methods):
-    """Per-method mean/std and paired differences against the first method."""
-    by = {(r["method"], r["data_seed"]): r["test_accuracy"] for r in runs}
-    seeds = sorted({r["data_seed"] for r in runs})
-    baseline = methods[0]
-    table = {}
-    for m in methods:
-        accs = [by[(m, s)] for s in seeds]
-        mean, std = _mean_std(accs)
-        row = {"per_seed": accs, "mean": mean, "std": std}
-        if m != baseline:
-            diffs = [by[(m, s)] - by[(baseline, s)] for s in seeds]
-            row["paired_diff"], (row["diff_mean"], row["diff_std"]) = diffs, _mean_std(diffs)
-        table[m] = row
-    return {"runs": runs, "data_seeds": seeds, "baseline": baseline, "methods": table}
+def _same_run(a, b):
+    """Two entries of one run agree (all but the time it took)."""
+    return {k: v for k, v in a.items() if k != "seconds"} == {k: v for k, v in b.items() if k != "seconds"}
 
 
-def format_summary(summary):
-    seeds, base = summary["data_seeds"], summary["baseline"]
-    head = "| method | " + " | ".join(f"data_seed {s}" for s in seeds) + f" | mean +- std | paired diff vs {base} |"
-    lines = [head, "|" + "---|" * (len(seeds) + 3)]
-    for m, row in summary["methods"].items():
-        cells = " | ".join(f"{a:.2f}" for a in row["per_seed"])
-        diff = (f"{row['diff_mean']:+.2f} +- {row['diff_std']:.2f} ("
-                + ", ".join(f"{d:+.2f}" for d in row["paired_diff"]) + ")") if "diff_mean" in row else "-"
-        lines.append(f"| {m} | {cells} | {row['mean']:.2f} +- {row['std']:.2f} | {diff} |")
-    return "Test accuracy (%), EMA weights at the best validation step\n\n" + "\n".join(lines) + "\n"
+def merge_folders(folders, out_dir):
+    """Pool the results.json of several compare folders (shards) into ``out_dir``.
+
+    Refuses folders whose settings differ (naming the settings), drops exact duplicates of
+    a run, refuses two different results for the same run. Runs are ordered by data seed,
+    then n, then method name."""
+    if not folders:
+        raise ValueError("merge: give at least one folder")
+    loaded = [(f, load_results(f)) for f in folders]
+    first_folder, first = loaded[0]
+    for folder, results in loaded[1:]:
+        a, b = first["settings"], results["settings"]
+        diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+        if diff:
+            raise ValueError(f"merge: {folder} was run with other settings than {first_folder} "
+                             f"(differing: {', '.join(diff)})")
+    by_key = {}
+    for folder, results in loaded:
+        for entry in results["runs"]:
+            key = (entry["method"], entry["per_class"], entry["data_seed"])
+            if key in by_key and not _same_run(by_key[key][1], entry):
+                raise ValueError(f"merge: {key[0]}, {key[1]} per class, data_seed {key[2]} has "
+                                 f"different results in {by_key[key][0]} and {folder}")
+            by_key.setdefault(key, (folder, entry))
+    runs = [by_key[k][1] for k in sorted(by_key, key=lambda k: (k[2], k[1], k[0]))]
+    os.makedirs(out_dir, exist_ok=True)
+    return write_results(out_dir, first["settings"], runs, first.get("version"))
 
 
-def plot_summary(summary, path, width=560, height=320):
-    """A bar chart: one group per method, one bar per data seed, the mean as a line."""
-    methods, seeds = list(summary["methods"]), summary["data_seeds"]
-    img = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(img)
-    font = ImageFont.load_default()
-    left, bottom, top = 40, height - 30, 20
-    top_acc = max(10.0, np.ceil(max(a for r in summary["methods"].values() for a in r["per_seed"]) / 10) * 10)
-    scale = (bottom - top) / top_acc
-    for tick in np.arange(0, top_acc + 1, 10):
-        y = bottom - tick * scale
-        draw.line([(left, y), (width - 10, y)], fill=(225, 225, 225))
-        draw.text((left - 4, y), f"{tick:.0f}", fill="black", font=font, anchor="rm")
-    colours = [(66, 133, 244), (219, 68, 55), (244, 180, 0), (15, 157, 88), (171, 71, 188)]
-    group = (width - left - 10) / len(methods)
-    bar = group * 0.7 / len(seeds)
-    for i, m in enumerate(methods):
-        x0 = left + i * group + group * 0.15
-        row = summary["methods"][m]
-        for j, acc in enumerate(row["per_seed"]):
-            draw.rectangle([x0 + j * bar, bottom - acc * scale, x0 + (j + 1) * bar - 2, bottom],
-                           fill=colours[j % len(colours)])
-        y = bottom - row["mean"] * scale
-        draw.line([(x0, y), (x0 + len(seeds) * bar, y)], fill="black", width=2)
-        draw.text((x0 + len(seeds) * bar / 2, bottom + 12), m, fill="black", font=font, anchor="mm")
-    draw.text((left, 6), "test accuracy (%) per data seed (bars) and mean (line)", fill="black", font=font)
-    for j, seed in enumerate(seeds):  # legend: one colour per data seed
-        x = width - 10 - (len(seeds) - j) * 75
-        draw.rectangle([x, 6, x + 10, 16], fill=colours[j % len(colours)])
-        draw.text((x + 14, 11), f"data_seed {seed}", fill="black", font=font, anchor="lm")
-    atomic_write(path, lambda f: img.save(f, format="PNG"))
+def estimate_seconds(base, plan, repeats=3, out=None):
+    """Seconds each run of ``plan`` should take here, from timing ``repeats`` steps of each
+    method on random data at the grid's size (plus Vanilla GAN's per-class GANs).
+    Returns [seconds per run]."""
+    import numpy as np
+    from .optim import EMA, Adam
+
+    names = list(dict.fromkeys(r.method for r in plan))
+    vanilla = any(isinstance(get_method(n), VanillaGAN) for n in names)
+    per_step = {}
+    for name in names + (["GAN"] if vanilla else []):
+        method = get_method(name)
+        cfg = base.replace(method=name)
+        rng = np.random.default_rng(0)
+        D, G = method.build_models(cfg, 10, rng)
+        opt_d = Adam(D.parameters(), cfg.lr, (cfg.beta1, 0.999))
+        opt_g = Adam(G.parameters(), cfg.lr, (cfg.beta1, 0.999)) if G is not None else None
+        ema = EMA(D, cfg.ema_decay)
+        x = rng.uniform(-1, 1, (cfg.batch_size, 3, cfg.image_size, cfg.image_size)).astype(np.float32)
+        y = rng.integers(0, 10, cfg.batch_size)
+        times = []
+        for i in range(repeats + 1):                  # the first step compiles / warms up
+            t0 = time.perf_counter()
+            method.train_step(cfg, D, G, opt_d, opt_g, x, y, 10, rng)
+            ema.update()
+            if i:
+                times.append(time.perf_counter() - t0)
+        per_step[name] = float(np.median(times))
+    seconds = []
+    for r in plan:
+        s = r.steps * per_step[r.method]
+        if isinstance(get_method(r.method), VanillaGAN):   # its K per-class GANs first
+            s += 10 * base.per_class_gan_steps * per_step["GAN"]
+        seconds.append(s * 1.07)      # a run's evaluation, EMA, checkpoints: ~7% (performance.md)
+    return seconds
