@@ -144,3 +144,22 @@ def test_a_conv_layer_on_the_winograd_path_passes_gradcheck(winograd_everywhere)
     x = td.Tensor(rng.standard_normal((2, 2, 5, 4)), requires_grad=True)
     assert td.gradcheck(lambda x, w, b: td.functional.conv2d(x, w, b, padding=1),
                         [x, layer.weight, layer.bias])
+
+
+def test_winograd_path_edge_cases(winograd_everywhere):
+    """A wrong bias is refused, an empty batch works, kept V of another dtype is not used."""
+    x, weight, bias, padding, y, grad_y = case((2, 3, 4, 6, 6, 1), seed=6)
+    with pytest.raises(ValueError, match=r"expected a bias of shape \(4,\), got \(2,\)"):
+        numba_conv.conv2d_forward(x, weight, bias[:2], (1, 1), padding)
+    empty = numba_conv.conv2d_forward(x[:0], weight, bias, (1, 1), padding)
+    assert empty.shape == (0, 4, 6, 6)
+    saved = {}
+    numba_conv.conv2d_forward(x.astype(np.float32), weight.astype(np.float32), None, (1, 1),
+                              padding, saved=saved)
+    _, grad_w, _ = numba_conv.conv2d_backward(grad_y, x, weight, (1, 1), padding, saved=saved)
+    np.testing.assert_allclose(
+        grad_w, reference.conv2d_backward_weight(grad_y, x, weight.shape, (1, 1), padding), atol=1e-12)
+    saved = {}
+    numba_conv.conv2d_forward(x, weight, None, (1, 1), padding, saved=saved)
+    numba_conv.conv2d_backward(grad_y, x, weight, (1, 1), padding, (True, False, True), saved=saved)
+    assert saved == {}  # no weight gradient asked for: the kept V are freed all the same

@@ -237,7 +237,10 @@ def conv2d_forward(x, weight, bias, stride, padding, *, saved=None):
     g = check_conv2d_shapes("conv2d_forward", x.shape, weight.shape, stride, padding)
     dtype = np.result_type(x, weight)
     x_chwn = _chwn(x, dtype)                                              # (C, H, W, N)
-    if uses_winograd(g, *g.output_size(*x.shape[2:]), x.shape[1]):
+    if bias is not None and np.shape(bias) != (weight.shape[0],):
+        raise ValueError(f"conv2d_forward: expected a bias of shape ({weight.shape[0]},), got "
+                         f"{np.shape(bias)}")
+    if uses_winograd(g, *g.output_size(*x.shape[2:]), x.shape[1]) and x.shape[0] > 0:
         keep = [] if saved is not None else None
         y = numba_winograd.conv2d_forward(x_chwn, np.asarray(weight, dtype), bias, padding, keep)
         if keep is not None:
@@ -279,12 +282,14 @@ def conv2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True)
     o, ho, wo, n = gy_chwn.shape
     gy2 = gy_chwn.reshape(o, ho * wo * n)
     grad_x = grad_w = grad_b = None
-    if uses_winograd(g, ho, wo, x.shape[1]):
+    if uses_winograd(g, ho, wo, x.shape[1]) and n > 0:
         weight = np.asarray(weight, dtype)
+        kept = saved.pop("winograd", None) if saved else None          # used once, then freed
+        if kept and kept[0][2].dtype != dtype:                          # V of another dtype
+            kept = None
         if needs[0]:
             grad_x = _nchw(numba_winograd.conv2d_backward_input(gy_chwn, weight, padding))
         if needs[1]:
-            kept = saved.pop("winograd", None) if saved else None
             grad_w = numba_winograd.conv2d_backward_weight(gy_chwn, _chwn(x, dtype), weight.shape,
                                                            padding, kept)
         if needs[2]:
