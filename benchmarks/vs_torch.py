@@ -30,12 +30,11 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import environment_report  # noqa: E402
+from common import environment_report, median_time  # noqa: E402
 
 from tinydagan import nn  # noqa: E402
 from tinydagan.memory import keep_freed_memory  # noqa: E402
@@ -235,14 +234,7 @@ def worker(side, size, iters, warmup):
         def step():
             torch_step(cfg, d, g, opt_d, opt_g, xt, yt)
             ema.update()
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(iters):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    print(json.dumps({**info, "median_s": statistics.median(times)}))
+    print(json.dumps({**info, "median_s": median_time(step, repeats=iters, warmup=warmup)}))
 
 
 def run_worker(python, side, size, iters, warmup):
