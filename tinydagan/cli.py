@@ -81,6 +81,10 @@ def build_parser():
     p.add_argument("--shard", default=None, metavar="I/N",
                    help="run only the I-th of N interleaved parts of the plan (I from 1 to N); "
                         "pool the folders afterwards with 'tinydagan merge'")
+    p.add_argument("--jobs", type=int, default=1, metavar="J",
+                   help="train J runs at once, each in its own process with this machine's CPUs "
+                        "shared out as BLAS / Numba threads (default: 1; docs/performance.md "
+                        "measures it)")
     _add_config_options(p, skip=("method", "data_seed", "only_class", "per_class", "steps"),
                         only_given=True, out_dir="runs/compare")
 
@@ -123,7 +127,7 @@ def _compare(args):
     given = vars(args)
     settings = {**COMPARE_DEFAULTS, **PRESETS.get(given.get("preset"), {}),
                 **{k: v for k, v in given.items() if k not in ("command", "preset", "fresh",
-                                                               "dry_run", "shard")}}
+                                                               "dry_run", "shard", "jobs")}}
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     base = TrainConfig(**{k: v for k, v in settings.items() if k in names and k != "per_class"},
                        per_class=settings["per_class"][0])
@@ -140,7 +144,9 @@ def _compare(args):
         print(f"{len(plan)} runs, about {format_seconds(sum(seconds))} on this machine "
               f"({base.image_size}x{base.image_size}, width {base.width}); nothing was trained")
         return
-    run_grid(base, plan, base.out_dir, fresh=args.fresh)
+    if args.jobs < 1:
+        raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
+    run_grid(base, plan, base.out_dir, fresh=args.fresh, jobs=args.jobs)
 
 
 def _config(args):
@@ -154,6 +160,7 @@ def main(argv=None):
         from .data import main as data_main
         return data_main(argv[1:])
     args = build_parser().parse_args(argv)
+    from .experiments import RunFailed
     from .training.trainer import TrainingStopped, train
     try:
         if args.command == "train":
@@ -164,7 +171,7 @@ def main(argv=None):
             from .experiments import merge_folders
             results = merge_folders(args.folders, args.out)
             print(f"merged {len(results['runs'])} runs from {len(args.folders)} folders into {args.out}")
-    except (ValueError, FileNotFoundError, TrainingStopped) as e:
+    except (ValueError, FileNotFoundError, RunFailed, TrainingStopped) as e:
         print(f"tinydagan {args.command}: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

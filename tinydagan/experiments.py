@@ -36,7 +36,8 @@ from .training.run_data import load_splits
 from .training.trainer import train
 
 __all__ = ["Run", "PRESETS", "steps_for", "make_plan", "shard", "run_grid", "merge_folders",
-           "grid_settings", "load_results", "estimate_seconds", "code_version"]
+           "grid_settings", "load_results", "estimate_seconds", "code_version",
+           "run_parallel", "RunFailed", "worker_environment", "THREAD_VARIABLES"]
 
 # Each preset is a set of compare settings; flags given on the command line override them.
 PRESETS = {
@@ -161,40 +162,141 @@ def write_results(out_dir, settings, runs, version):
     return results
 
 
-def run_grid(base, plan, out_dir, out=None, fresh=False):
+def _run_config(base, run, out_dir):
+    return base.replace(method=run.method, per_class=run.per_class, data_seed=run.data_seed,
+                        steps=run.steps, out_dir=os.path.join(out_dir, run.folder))
+
+
+def _cost(run):
+    """A run's cost in units of classifier steps (a GAN step does about 3x the work)."""
+    return run.steps * (3 if get_method(run.method).generator else 1)
+
+
+class _Progress:
+    """'run i of N' lines with the grid's elapsed time and ETA (from the cost still to do)."""
+
+    def __init__(self, plan, out):
+        self.out, self.n, self.started = out, len(plan), time.perf_counter()
+        self.total, self.done = float(sum(map(_cost, plan))), 0.0
+
+    def line(self, i, run, text):
+        elapsed = time.perf_counter() - self.started
+        eta = (f", ETA {format_seconds(elapsed / self.done * (self.total - self.done))}"
+               if self.done else "")
+        print(f"== run {i + 1}/{self.n}: {run.method}, {run.per_class} per class, data_seed "
+              f"{run.data_seed} {text} [{format_seconds(elapsed)} elapsed{eta}]",
+              file=self.out, flush=True)
+
+    def finished(self, run, skipped=False):
+        if skipped:                        # nothing to wait for: out of the ETA
+            self.total -= _cost(run)
+        else:
+            self.done += _cost(run)
+
+
+def run_grid(base, plan, out_dir, out=None, fresh=False, jobs=1):
     """Train every run of ``plan`` (skipping finished ones, resuming interrupted ones from
-    their checkpoints) and write results.json after each. Returns the results dict."""
+    their checkpoints) and write results.json after each. ``jobs`` > 1 trains that many runs
+    at once, each in its own process (``run_parallel``). Returns the results dict; its runs
+    are in plan order whatever ``jobs`` is."""
     out = out or sys.stdout
     settings, version = grid_settings(base), code_version()
     os.makedirs(out_dir, exist_ok=True)
-    splits = load_splits(base) if plan else None
-    runs, started = [], time.perf_counter()
-    # ETA: a run's cost in units of classifier steps (a GAN step does about 3x the work)
-    costs = [r.steps * (3 if get_method(r.method).generator else 1) for r in plan]
-    cost_done, cost_total = 0.0, float(sum(costs))
-    for i, (run, cost) in enumerate(zip(plan, costs)):
-        cfg = base.replace(method=run.method, per_class=run.per_class, data_seed=run.data_seed,
-                           steps=run.steps, out_dir=os.path.join(out_dir, run.folder))
-        elapsed = time.perf_counter() - started
-        eta = (f", ETA {format_seconds(elapsed / cost_done * (cost_total - cost_done))}"
-               if cost_done else "")
-        t0 = time.perf_counter()
+    entries, progress = {}, _Progress(plan, out)
+    todo = []
+    for i, run in enumerate(plan):              # finished runs first: nothing to train
+        cfg = _run_config(base, run, out_dir)
         result = None if fresh else _finished(cfg.out_dir, cfg)
-        state = "finished earlier" if result is not None else f"{run.steps} steps"
-        print(f"== run {i + 1}/{len(plan)}: {run.method}, {run.per_class} per class, data_seed "
-              f"{run.data_seed} ({state}) -> {cfg.out_dir} [{format_seconds(elapsed)} elapsed{eta}]",
-              file=out, flush=True)
         if result is None:
+            todo.append((i, run, cfg))
+            continue
+        progress.line(i, run, f"(finished earlier) -> {cfg.out_dir}")
+        progress.finished(run, skipped=True)
+        entries[i] = _entry(run, result, result.get("train_seconds_this_session", 0.0), base)
+
+    def record(i, run, result, seconds):
+        progress.finished(run)
+        entries[i] = _entry(run, result, seconds, base)
+        write_results(out_dir, settings, [entries[k] for k in sorted(entries)], version)
+
+    if jobs > 1 and len(todo) > 1:
+        run_parallel(todo, jobs, progress, record, fresh)
+    else:
+        splits = load_splits(base) if todo else None
+        for i, run, cfg in todo:
+            progress.line(i, run, f"({run.steps} steps) -> {cfg.out_dir}")
+            t0 = time.perf_counter()
             result = train(cfg, splits, out, fresh)
-            seconds = time.perf_counter() - t0
-        else:
-            seconds = result.get("train_seconds_this_session", 0.0)
-            cost_total -= cost                       # nothing to wait for: out of the ETA
-            cost = 0.0
-        cost_done += cost
-        runs.append(_entry(run, result, seconds, base))
-        write_results(out_dir, settings, runs, version)
-    return write_results(out_dir, settings, runs, version)
+            record(i, run, result, time.perf_counter() - t0)
+    return write_results(out_dir, settings, [entries[k] for k in sorted(entries)], version)
+
+
+class RunFailed(Exception):
+    """A run of a ``--jobs`` grid ended with an error (its log says which)."""
+
+
+# Thread pools of the numerical libraries, each told its size through the environment before
+# it loads (setting them after ``import numpy`` has no effect).
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "NUMBA_NUM_THREADS")
+
+
+def worker_environment(jobs, cpus=None):
+    """The environment of one of ``jobs`` concurrent runs: this machine's CPUs shared out,
+    at least one thread each."""
+    threads = max(1, (cpus or os.cpu_count() or 1) // jobs)
+    return {**os.environ, **{name: str(threads) for name in THREAD_VARIABLES}}
+
+
+def run_parallel(todo, jobs, progress, record, fresh):
+    """Train ``todo`` [(plan index, Run, config)] ``jobs`` at a time, each run in a process of
+    its own (``python -m tinydagan.experiments CONFIG``) whose output goes to the run's
+    ``log.txt``. The parent only starts processes and collects their result.json."""
+    env = worker_environment(jobs)
+    waiting, running = list(todo), {}
+    try:
+        while waiting or running:
+            while waiting and len(running) < jobs:
+                i, run, cfg = waiting.pop(0)
+                os.makedirs(cfg.out_dir, exist_ok=True)
+                log = open(os.path.join(cfg.out_dir, "log.txt"), "a")
+                command = [sys.executable, "-m", "tinydagan.experiments", cfg.to_json()]
+                proc = subprocess.Popen(command + (["--fresh"] if fresh else []), env=env,
+                                        stdout=log, stderr=subprocess.STDOUT)
+                running[proc] = (i, run, cfg, log, time.perf_counter())
+                progress.line(i, run, f"({run.steps} steps, started; log: "
+                                      f"{os.path.join(cfg.out_dir, 'log.txt')})")
+            time.sleep(0.2)
+            for proc in [p for p in running if p.poll() is not None]:
+                i, run, cfg, log, t0 = running.pop(proc)
+                log.close()
+                result = _finished(cfg.out_dir, cfg)
+                if proc.returncode != 0 or result is None:
+                    raise RunFailed(f"run {run.folder} failed (exit code "
+                                       f"{proc.returncode}); its output is in "
+                                       f"{os.path.join(cfg.out_dir, 'log.txt')}")
+                record(i, run, result, time.perf_counter() - t0)
+                progress.line(i, run, f"finished: test accuracy {result['test_accuracy']:.2f}%")
+    finally:          # Ctrl-C or a failure: the others stop at a consistent checkpoint
+        for proc, (_, _, _, log, _) in running.items():
+            proc.terminate() if proc.poll() is None else None
+        for proc, (_, _, _, log, _) in running.items():
+            proc.wait()
+            log.close()
+
+
+def _worker(argv):
+    """One run of a ``--jobs`` grid: ``python -m tinydagan.experiments CONFIG_JSON [--fresh]``."""
+    from .training.trainer import TrainingStopped
+    cfg = TrainConfig.from_json(argv[0])
+    try:
+        train(cfg, fresh="--fresh" in argv[1:])
+    except (ValueError, FileNotFoundError, TrainingStopped) as e:
+        print(f"tinydagan compare: error: {e}", flush=True)
+        sys.exit(1)
+    except KeyboardInterrupt:           # Ctrl-C reaches every process of the terminal
+        print("interrupted; the checkpoint in this folder resumes the run", flush=True)
+        sys.exit(130)
 
 
 def load_results(folder):
@@ -282,3 +384,7 @@ def estimate_seconds(base, plan, repeats=3, out=None):
             s += 10 * base.per_class_gan_steps * per_step["GAN"]
         seconds.append(s * 1.07)      # a run's evaluation, EMA, checkpoints: ~7% (performance.md)
     return seconds
+
+
+if __name__ == "__main__":
+    _worker(sys.argv[1:])

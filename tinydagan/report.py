@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .serialization import atomic_write, write_text
 
-__all__ = ["PAPER_TABLES", "t_quantile_975", "paired", "cells", "format_report", "plot_accuracy",
+__all__ = ["PAPER_TABLES", "PAPER_TABLE_NAMES", "t_quantile_975", "paired", "cells", "format_report", "plot_accuracy",
            "write_report"]
 
 # Test accuracy (%) from the paper (docs/paper.md): Table 3 (CIFAR-10), Table 4 (SVHN).
@@ -32,6 +32,8 @@ PAPER_TABLES = {
         "DAGAN": {50: 49.7, 80: 68.2, 100: 75.8, 200: 84.7, 500: 89.3},
     },
 }
+
+PAPER_TABLE_NAMES = {"cifar10": "Table 3 (CIFAR-10)", "svhn": "Table 4 (SVHN)"}
 
 # t(0.975, df) for df = 1..30 (Student's t quantiles, as in any statistics table)
 _T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
@@ -78,12 +80,15 @@ def format_report(results):
     settings = results["settings"]
     paper = PAPER_TABLES.get(settings.get("dataset"), {})
     base = methods[0] if methods else None
+    source = PAPER_TABLE_NAMES.get(settings.get("dataset"))
+    paper_note = (f"the paper's number from its {source} where it reports the cell (32x32, full "
+                  "width)." if source else "the paper reports no numbers for this dataset.")
     lines = [f"# Test accuracy (%), {settings.get('dataset')} at {settings.get('image_size')}x"
              f"{settings.get('image_size')}, width {settings.get('width')}",
              "",
              "EMA weights at the best validation step; mean +- std over data seeds; the paired "
              f"difference against {base} with its 95% t-interval and on how many seeds it is "
-             "positive; the paper's number where it reports the cell (32x32, full width).", ""]
+             f"positive; {paper_note}", ""]
     for n in sizes:
         lines += [f"## {n} images per class", "",
                   f"| method | seeds | mean +- std | paired diff vs {base} | 95% interval | "
