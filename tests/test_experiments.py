@@ -176,10 +176,33 @@ def test_each_of_j_jobs_gets_its_share_of_the_cpus():
 
 @pytest.mark.slow
 def test_a_failed_job_is_one_error_naming_its_log(tiny_cifar, tmp_path):
-    base = tiny_base(tiny_cifar, data_root=str(tmp_path / "missing"))
+    base = tiny_base(tiny_cifar)
     plan = make_plan(base, ["C"], [5], [0, 1], steps=3)
+    (tmp_path / "out" / "C_n5_data0").mkdir(parents=True)
+    (tmp_path / "out" / "C_n5_data0" / "checkpoint.npz").write_bytes(b"not a checkpoint")
     with pytest.raises(RunFailed, match=r"run C_n5_data0 failed \(exit code 1\).*log.txt"):
         run_grid(base, plan, str(tmp_path / "out"), out=QUIET, jobs=2)
+    log = (tmp_path / "out" / "C_n5_data0" / "log.txt").read_text()
+    assert "is not a readable .npz" in log and "Traceback" not in log
+
+
+def test_a_size_the_data_cannot_give_is_refused_before_any_run(tiny_cifar, tmp_path):
+    base = tiny_base(tiny_cifar)
+    plan = make_plan(base, ["C"], [5, 100], [0], steps=3)     # the fixture has 40 per class
+    for jobs in (1, 2):
+        with pytest.raises(ValueError, match=r"--per-class 100 \+ --val-per-class 5 = 105 training "
+                                             r"images per class are needed, but class '.*' has only 40"):
+            run_grid(base, plan, str(tmp_path / f"out{jobs}"), out=QUIET, jobs=jobs)
+        assert os.listdir(tmp_path / f"out{jobs}") == []          # nothing trained
+
+
+def test_cli_unknown_method_and_missing_data_are_one_line_errors(tmp_path):
+    r = _cli("compare", "--methods", "C", "GANN", "--dry-run")
+    assert r.returncode == 2 and "invalid choice: 'GANN'" in r.stderr and "Traceback" not in r.stderr
+    r = _cli("compare", "--data-root", str(tmp_path / "nowhere"), "--methods", "C", "--data-seeds", "0",
+             "--out", str(tmp_path / "out"), env={"TINYDAGAN_CACHE": str(tmp_path / "cache")})
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "download cifar10" in r.stderr, r.stderr
 
 
 @pytest.mark.slow

@@ -18,6 +18,11 @@ Steps per run follow ``steps_for``: a plain classifier gets ``base.steps`` at 50
 class and more as n grows (the labelled set is larger, so it takes longer to fit); a method
 that trains a generator jointly gets its ``steps_factor`` times that. ``--steps`` and
 ``--steps-gan`` replace the rule with fixed numbers.
+
+Spreading a grid: ``shard(plan, i, n)`` deals every n-th run to part i (``--shard I/N``: a
+seat of a class, or a task of a Slurm job array, examples/slurm/), and ``merge_folders``
+pools the parts, equal to one machine running all of it. ``run_grid(..., jobs=J)``
+(``--jobs J``) trains J runs at once on one machine, each in a process of its own.
 """
 import json
 import math
@@ -32,7 +37,7 @@ from .progress import format_seconds
 from .serialization import write_json
 from .training.config import TrainConfig
 from .training.methods import VanillaGAN, get_method
-from .training.run_data import load_splits
+from .training.run_data import check_class_sizes, load_splits
 from .training.trainer import train
 
 __all__ = ["Run", "PRESETS", "steps_for", "make_plan", "shard", "run_grid", "merge_folders",
@@ -219,10 +224,13 @@ def run_grid(base, plan, out_dir, out=None, fresh=False, jobs=1):
         entries[i] = _entry(run, result, seconds, base)
         write_results(out_dir, settings, [entries[k] for k in sorted(entries)], version)
 
+    splits = load_splits(base) if todo else None
+    if todo:                                    # a size the data cannot give fails before any run
+        check_class_sizes(splits["train"], max(run.per_class for _, run, _ in todo),
+                          base.val_per_class)
     if jobs > 1 and len(todo) > 1:
         run_parallel(todo, jobs, progress, record, fresh)
     else:
-        splits = load_splits(base) if todo else None
         for i, run, cfg in todo:
             progress.line(i, run, f"({run.steps} steps) -> {cfg.out_dir}")
             t0 = time.perf_counter()

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import data as tdata
 
-__all__ = ["RunData", "load_splits", "prepare_data"]
+__all__ = ["RunData", "check_class_sizes", "load_splits", "prepare_data"]
 
 
 def load_splits(cfg):
@@ -23,6 +23,17 @@ def load_splits(cfg):
         return {"train": tdata.Split(xtr, ytr, full.classes), "test": tdata.Split(xte, yte, full.classes)}
     return {split: tdata.load_dataset(cfg.dataset, split, size=cfg.image_size, root=cfg.data_root)
             for split in ("train", "test")}
+
+
+def check_class_sizes(train, per_class, val_per_class):
+    """Refuse (ValueError) a ``per_class`` + ``val_per_class`` that the smallest class of the
+    ``train`` Split cannot give."""
+    counts = np.bincount(train.labels, minlength=train.num_classes)
+    if counts.min() < per_class + val_per_class:
+        raise ValueError(
+            f"--per-class {per_class} + --val-per-class {val_per_class} = "
+            f"{per_class + val_per_class} training images per class are needed, but "
+            f"class '{train.classes[int(counts.argmin())]}' has only {counts.min()}")
 
 
 @dataclass
@@ -54,12 +65,7 @@ def prepare_data(cfg, splits, extra_labelled=None):
     ``extra_labelled``: (x float NCHW, y) added to the labelled set (Vanilla GAN's samples)."""
     train = splits["train"]
     classes, K = train.classes, train.num_classes
-    counts = np.bincount(train.labels, minlength=K)
-    if counts.min() < cfg.per_class + cfg.val_per_class:
-        raise ValueError(
-            f"--per-class {cfg.per_class} + --val-per-class {cfg.val_per_class} = "
-            f"{cfg.per_class + cfg.val_per_class} training images per class are needed, but "
-            f"class '{classes[int(counts.argmin())]}' has only {counts.min()}")
+    check_class_sizes(train, cfg.per_class, cfg.val_per_class)
     data_rng = np.random.default_rng(cfg.data_seed)
     pool_x, pool_y, val_x, val_y = tdata.train_val_split(train.images, train.labels,
                                                          cfg.val_per_class, data_rng, K)
