@@ -19,6 +19,11 @@ of N ints); ``batches.meta`` holds ``label_names``. These are read with
 
 Training uses whichever ``data_batch_1`` .. ``data_batch_5`` are present (the
 workspace copy has 2 of 5), the test split is ``test_batch``.
+
+Before a batch is read, its size is checked: a regular file (not a FIFO), at
+most :data:`tinydagan.limits.MAX_CIFAR_BATCH_BYTES`, and for the binary
+layout a positive multiple of 3073 bytes; so a sparse multi-gigabyte file is
+refused without reading it.
 """
 import os
 import re
@@ -27,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DatasetError
+from .files import open_regular, read_regular, require_folder
 from .paths import data_root, missing_data_message
 from .safe_pickle import safe_load
 from .split import Split
@@ -72,18 +78,20 @@ def parse_bin_records(data, name: str = "<bytes>", num_classes: int = 10):
 
 def read_bin_batch(path, num_classes: int = 10):
     """Read one ``data_batch_k.bin`` / ``test_batch.bin``: (N,32,32,3) uint8, (N,) int64."""
-    size = os.path.getsize(path)  # checked before reading anything
-    if size == 0 or size % RECORD_BYTES:
-        raise DatasetError(f"{path}: size must be a positive multiple of {RECORD_BYTES} bytes "
-                           f"(1 label + 3x32x32 pixels per record), found {size} bytes")
-    return parse_bin_records(np.fromfile(path, dtype=np.uint8), str(path), num_classes)
+    with open_regular(path, "CIFAR-10 batch", "MAX_CIFAR_BATCH_BYTES") as f:
+        size = os.fstat(f.fileno()).st_size  # checked before reading anything
+        if size == 0 or size % RECORD_BYTES:
+            raise DatasetError(f"{path}: size must be a positive multiple of {RECORD_BYTES} bytes "
+                               f"(1 label + 3x32x32 pixels per record), found {size} bytes")
+        data = f.read()
+    return parse_bin_records(data, str(path), num_classes)
 
 
 def read_meta_txt(path) -> tuple:
     """Class names from ``batches.meta.txt``, one per line, blank lines skipped."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_regular(path, "class-name file").decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise DatasetError(f"{path}: cannot read class names ({exc})") from None
     names = tuple(line.strip() for line in text.splitlines() if line.strip())
     if not names:
@@ -142,12 +150,12 @@ def find_cifar10(root=None):
     ``root`` may be the data root (holding ``cifar-10-batches-bin``) or the
     batches folder itself.
     """
-    base = data_root(root)
+    base = require_folder(data_root(root), "data root")
     candidates = [(base / BIN_DIR, "bin"), (base / PY_DIR, "py")]
     candidates += [(base, "bin"), (base, "py")]
     for folder, fmt in candidates:
         test = folder / ("test_batch.bin" if fmt == "bin" else "test_batch")
-        if test.is_file():
+        if test.exists():  # not is_file(): a FIFO here is reported when read, not skipped
             return folder, fmt
     raise DatasetError(missing_data_message(
         f"CIFAR-10 ({BIN_DIR}/ or {PY_DIR}/ with test_batch)",
@@ -156,8 +164,7 @@ def find_cifar10(root=None):
 
 def _train_files(folder: Path, fmt: str):
     pattern = re.compile(r"data_batch_(\d+)" + (r"\.bin" if fmt == "bin" else "") + "$")
-    found = sorted((int(m.group(1)), p) for p in folder.iterdir()
-                   if (m := pattern.match(p.name)) and p.is_file())
+    found = sorted((int(m.group(1)), p) for p in folder.iterdir() if (m := pattern.match(p.name)))
     if not found:
         raise DatasetError(f"{folder}: no data_batch_*{'.bin' if fmt == 'bin' else ''} "
                            f"training files found")
@@ -176,7 +183,7 @@ def split_files(split: str = "train", root=None):
     meta = folder / ("batches.meta.txt" if fmt == "bin" else "batches.meta")
     test = folder / ("test_batch.bin" if fmt == "bin" else "test_batch")
     files = _train_files(folder, fmt) if split == "train" else [test]
-    return fmt, files, (meta if meta.is_file() else None)
+    return fmt, files, (meta if meta.exists() else None)
 
 
 def load_cifar10(split: str = "train", root=None) -> Split:

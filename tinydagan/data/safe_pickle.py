@@ -36,6 +36,7 @@ from math import prod
 import numpy as np
 
 from .errors import DatasetError
+from .files import read_regular
 
 __all__ = ["safe_load", "safe_loads", "ALLOWED_GLOBALS"]
 
@@ -184,6 +185,7 @@ def safe_loads(data: bytes, name: str = "<bytes>"):
 
 
 def safe_load(path) -> object:
-    """Read a file and :func:`safe_loads` it."""
-    with open(path, "rb") as f:
-        return safe_loads(f.read(), name=str(path))
+    """Read a file (a regular file within :data:`tinydagan.limits.MAX_CIFAR_BATCH_BYTES`)
+    and :func:`safe_loads` it."""
+    data = read_regular(path, "CIFAR-10 python batch", "MAX_CIFAR_BATCH_BYTES")
+    return safe_loads(data, name=str(path))
