@@ -102,7 +102,7 @@ def test_zlib_bomb_declaring_huge_size():
 @pytest.mark.parametrize("variables,match", [
     ({"images": np.zeros((32, 32, 3, 2), np.uint8), "y": np.ones((2, 1))}, r"expected variables 'X' and 'y'"),
     ({"X": np.zeros((28, 28, 3, 2), np.uint8), "y": np.ones((2, 1))}, r"\(32, 32, 3, N\)"),
-    ({"X": np.zeros((32, 32, 3, 2)), "y": np.ones((2, 1))}, r"'X' must be uint8"),
+    ({"X": np.full((32, 32, 3, 2), 0.5), "y": np.ones((2, 1))}, r"'X' must hold pixel values, integers 0\.\.255"),
     ({"X": np.zeros((32, 32, 3, 2), np.uint8), "y": np.ones((3, 1))}, r"'y' must have shape \(2, 1\)"),
     ({"X": np.zeros((32, 32, 3, 2), np.uint8), "y": np.array([[0.0], [3.0]])}, r"integers 1\.\.10"),
     ({"X": np.zeros((32, 32, 3, 2), np.uint8), "y": np.array([[1.5], [3.0]])}, r"integers 1\.\.10"),

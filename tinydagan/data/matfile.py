@@ -22,6 +22,13 @@ and MAT v7.3 (HDF5) files are refused with a :class:`DatasetError`. Every
 declared length is checked against the bytes actually present before anything
 is allocated, and zlib output is capped at the size its own tag declares, so a
 hostile or truncated file can neither crash the reader nor exhaust memory.
+Each element is small, but a file may hold many: all inflated elements
+together, and all arrays together, are each capped at
+:data:`tinydagan.limits.MAX_MAT_BYTES`, checked before the work is done.
+
+Values stored in a narrower type are converted to the array's class only if
+the conversion is exact: a uint8 array stored as int16 holding 300, or as
+double holding 3.5, is refused rather than wrapped to 44 or cut to 3.
 """
 import struct
 import zlib
@@ -29,7 +36,9 @@ from math import prod
 
 import numpy as np
 
+from .. import limits
 from .errors import DatasetError
+from .files import read_regular
 
 __all__ = ["MI_TYPES", "MX_CLASSES", "read_mat", "parse_mat"]
 
@@ -64,8 +73,12 @@ def _read_tag(buf: bytes, pos: int, order: str, name: str):
     return first, nbytes, start, min(start + padded, len(buf))
 
 
-def _decompress(payload: bytes, order: str, name: str) -> bytes:
-    """Inflate one miCOMPRESSED payload; output capped by the inner tag's size."""
+def _decompress(payload: bytes, order: str, name: str, used: int) -> bytes:
+    """Inflate one miCOMPRESSED payload; output capped by the inner tag's size.
+
+    ``used``: bytes already inflated from this file's earlier elements; the
+    total may not pass :data:`tinydagan.limits.MAX_MAT_BYTES`.
+    """
     inflater = zlib.decompressobj()
     try:
         head = inflater.decompress(payload, 8)
@@ -76,6 +89,10 @@ def _decompress(payload: bytes, order: str, name: str) -> bytes:
         if size > _MAX_ZLIB_RATIO * len(payload) + 64:
             raise DatasetError(f"{name}: compressed element of {len(payload)} bytes declares "
                                f"{nbytes} bytes inside, more than zlib can expand to")
+        if used + size > limits.MAX_MAT_BYTES:
+            raise DatasetError(f"{name}: compressed elements would inflate to {used + size:,} "
+                               f"bytes in total, more than tinydagan.limits.MAX_MAT_BYTES = "
+                               f"{limits.MAX_MAT_BYTES:,}")
         body = inflater.decompress(inflater.unconsumed_tail, size - 8)
     except zlib.error as exc:
         raise DatasetError(f"{name}: corrupt zlib data in a compressed element ({exc})") from None
@@ -86,8 +103,29 @@ def _decompress(payload: bytes, order: str, name: str) -> bytes:
     return out
 
 
-def _parse_matrix(buf: bytes, start: int, end: int, order: str, name: str):
-    """Parse the sub-elements of one miMATRIX in ``buf[start:end]``: (var name, array)."""
+def _convert_exactly(raw: np.ndarray, target, name: str, var: str) -> np.ndarray:
+    """Stored values -> the array's class, refusing any value the class cannot hold exactly."""
+    target = np.dtype(target)
+    if np.can_cast(raw.dtype, target, casting="safe"):  # u1 -> f8, i2 -> i4, ...: always exact
+        return raw.astype(target)
+    with np.errstate(invalid="ignore", over="ignore"):  # lost values are found just below
+        values = raw.astype(target)
+        back = values.astype(raw.dtype)
+    lost = back != raw  # 300 -> uint8 44 -> 44, 3.5 -> uint8 3 -> 3.0, NaN -> uint8 0 -> 0.0
+    if raw.dtype.kind == "f" and target.kind == "f":
+        lost &= ~(np.isnan(raw) & np.isnan(back))  # a NaN stays NaN in a float class
+    if lost.any():
+        i = int(np.flatnonzero(lost)[0])
+        raise DatasetError(f"{name}: variable {var!r}: stored {raw.dtype.name} value {raw[i]} "
+                           f"(element {i}) does not fit its class {target.name} exactly")
+    return values
+
+
+def _parse_matrix(buf: bytes, start: int, end: int, order: str, name: str, used: int):
+    """Parse the sub-elements of one miMATRIX in ``buf[start:end]``: (var name, array).
+
+    ``used``: bytes of the arrays already built from this file (capped in total).
+    """
     body = memoryview(buf)[start:end]  # a view: SVHN's arrays are 200+ MB, avoid copies
     parts, pos = [], 0
     while pos < len(body) and len(parts) < 5:
@@ -127,13 +165,19 @@ def _parse_matrix(buf: bytes, start: int, end: int, order: str, name: str):
         raise DatasetError(f"{name}: variable {var!r} of shape {dims} needs "
                            f"{count * stored.itemsize} bytes of {MI_TYPES[stype]}, "
                            f"found {len(data)}")
-    try:  # e.g. a NaN stored for a uint8 class: a bad file, not a warning
-        with np.errstate(invalid="raise", over="raise"):
-            values = np.frombuffer(data, dtype=stored).astype(MX_CLASSES[mx_class])
-    except FloatingPointError:
-        raise DatasetError(f"{name}: variable {var!r}: stored values do not fit its class "
-                           f"{MX_CLASSES[mx_class]}") from None
+    need = count * np.dtype(MX_CLASSES[mx_class]).itemsize  # e.g. 8x the data for u1 -> f8
+    if used + need > limits.MAX_MAT_BYTES:
+        raise DatasetError(f"{name}: variable {var!r} of shape {dims} brings the arrays to "
+                           f"{used + need:,} bytes in total, more than "
+                           f"tinydagan.limits.MAX_MAT_BYTES = {limits.MAX_MAT_BYTES:,}")
+    values = _convert_exactly(np.frombuffer(data, dtype=stored), MX_CLASSES[mx_class], name, var)
     return var, values.reshape(dims, order="F")
+
+
+def _describe(raw) -> str:
+    """Bytes for an error message: as text in quotes if printable, else as hex."""
+    text = bytes(raw).decode("latin1")
+    return f"'{text}'" if text.isprintable() and text.isascii() else f"bytes {bytes(raw).hex(' ')}"
 
 
 def parse_mat(buf: bytes, name: str = "<bytes>") -> dict:
@@ -143,20 +187,26 @@ def parse_mat(buf: bytes, name: str = "<bytes>") -> dict:
         raise DatasetError(f"{name}: this is a MATLAB v7.3 (HDF5) file, which this reader "
                            f"does not support; re-save it with save(..., '-v7') or use the "
                            f"official SVHN files (MAT v5)")
-    if len(buf) < 128 or not buf.startswith(b"MATLAB 5.0"):
-        raise DatasetError(f"{name}: not a MAT v5 file: expected a 128-byte header starting "
-                           f"with 'MATLAB 5.0', found {bytes(buf[:10])!r} in {len(buf)} bytes")
+    if len(buf) < 128:
+        raise DatasetError(f"{name}: not a MAT v5 file: expected a 128-byte header, "
+                           f"the file has only {len(buf)} bytes")
+    if not buf.startswith(b"MATLAB 5.0"):
+        raise DatasetError(f"{name}: not a MAT v5 file: expected a header starting with the "
+                           f"text 'MATLAB 5.0', found {_describe(buf[:10])}")
     mark = buf[126:128]
     if mark not in (b"IM", b"MI"):
-        raise DatasetError(f"{name}: bad endian mark {bytes(mark)!r} (expected b'IM' or b'MI')")
+        raise DatasetError(f"{name}: bad endian mark {_describe(mark)} at bytes 126-127 "
+                           f"(expected the letters IM or MI)")
     order = "<" if mark == b"IM" else ">"
     variables, pos = {}, 128
+    inflated = built = 0  # bytes so far, each total capped at limits.MAX_MAT_BYTES
     while pos < len(buf):
         if len(buf) - pos < 8 and not any(buf[pos:]):
             break  # trailing padding
         mtype, nbytes, start, pos = _read_tag(buf, pos, order, name)
         if mtype == MI_COMPRESSED:
-            inner = _decompress(buf[start:start + nbytes], order, name)
+            inner = _decompress(buf[start:start + nbytes], order, name, inflated)
+            inflated += len(inner)
             itype, inbytes, istart, _ = _read_tag(inner, 0, order, name)
             if itype != MI_MATRIX:
                 raise DatasetError(f"{name}: compressed element holds type {itype}, "
@@ -168,16 +218,12 @@ def parse_mat(buf: bytes, name: str = "<bytes>") -> dict:
             raise DatasetError(f"{name}: top-level element of type {mtype} at byte {start - 8}, "
                                f"expected miMATRIX (14) or miCOMPRESSED (15)")
         if end > start:  # an empty miMATRIX is legal and holds nothing
-            var, array = _parse_matrix(buf_, start, end, order, name)
+            var, array = _parse_matrix(buf_, start, end, order, name, built)
             variables[var] = array
+            built += array.nbytes
     return variables
 
 
 def read_mat(path) -> dict:
     """Read a MAT v5 file from disk; see :func:`parse_mat`."""
-    try:
-        with open(path, "rb") as f:
-            buf = f.read()
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot read ({exc})") from None
-    return parse_mat(buf, str(path))
+    return parse_mat(read_regular(path, "MAT file"), str(path))

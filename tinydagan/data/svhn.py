@@ -8,19 +8,37 @@ Each official file is a MATLAB v5 MAT-file with two variables:
 We return images (N, 32, 32, 3) uint8 and labels (N,) int64 in 0..9, so label
 ``k`` is digit ``k``. The files live in ``<root>/svhn/`` (where the download
 command puts them) or directly in ``<root>/``.
+
+A re-saved file may hold ``X`` as double or int16: its values are converted to
+uint8 only if every one is an integer in 0..255 (exactly what a pixel can
+be); anything else is refused, never wrapped or rounded.
 """
 import numpy as np
 
 from .errors import DatasetError
+from .files import require_folder
 from .matfile import read_mat
 from .paths import data_root, missing_data_message
 from .split import Split
 
-__all__ = ["CLASSES", "FILES", "SUBDIR", "svhn_arrays", "find_svhn_file", "load_svhn"]
+__all__ = ["CLASSES", "FILES", "SUBDIR", "exact_uint8", "svhn_arrays", "find_svhn_file",
+           "load_svhn"]
 
 CLASSES = tuple(str(d) for d in range(10))
 FILES = {"train": "train_32x32.mat", "test": "test_32x32.mat", "extra": "extra_32x32.mat"}
 SUBDIR = "svhn"
+
+
+def exact_uint8(x: np.ndarray, what: str) -> np.ndarray:
+    """Any numeric array whose values are all integers 0..255 -> uint8 (same values); else refuse."""
+    if x.dtype == np.uint8:
+        return x
+    bad = ~(np.isfinite(x) & (x == np.round(x)) & (x >= 0) & (x <= 255))
+    if bad.any():
+        i = np.unravel_index(int(np.flatnonzero(bad)[0]), x.shape)
+        raise DatasetError(f"{what} must hold pixel values, integers 0..255; found {x.dtype} "
+                           f"value {x[i]} at index {tuple(int(k) for k in i)}")
+    return x.astype(np.uint8)
 
 
 def svhn_arrays(variables: dict, name: str = "<mat>"):
@@ -32,9 +50,9 @@ def svhn_arrays(variables: dict, name: str = "<mat>"):
         raise DatasetError(f"{name}: expected variables 'X' and 'y', found "
                            f"{sorted(variables) or 'none'}")
     x, y = variables["X"], variables["y"]
-    if x.ndim != 4 or x.shape[:3] != (32, 32, 3) or x.dtype != np.uint8:
-        raise DatasetError(f"{name}: 'X' must be uint8 of shape (32, 32, 3, N), "
-                           f"found {x.dtype} {x.shape}")
+    if x.ndim != 4 or x.shape[:3] != (32, 32, 3):
+        raise DatasetError(f"{name}: 'X' must have shape (32, 32, 3, N), found {x.dtype} {x.shape}")
+    x = exact_uint8(x, f"{name}: 'X'")
     n = x.shape[3]
     if y.shape not in ((n, 1), (1, n)):
         raise DatasetError(f"{name}: 'y' must have shape ({n}, 1) to match X, found {y.shape}")
@@ -52,10 +70,10 @@ def find_svhn_file(split: str, root=None):
     """Path of the ``.mat`` file for ``split`` under the data root."""
     if split not in FILES:
         raise DatasetError(f"SVHN split must be one of {sorted(FILES)}, got {split!r}")
-    base = data_root(root)
+    base = require_folder(data_root(root), "data root")
     places = [base / SUBDIR / FILES[split], base / FILES[split]]
     for path in places:
-        if path.is_file():
+        if path.exists():  # not is_file(): a FIFO here is reported when read, not skipped
             return path
     raise DatasetError(missing_data_message(f"SVHN {FILES[split]}", places, "svhn"))
 
