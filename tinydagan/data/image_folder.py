@@ -3,15 +3,18 @@
 Class names are the sub-folder names in sorted order (label ``k`` is the
 ``k``-th name); images are the ``.png``, ``.jpg`` and ``.jpeg`` files inside
 (case-insensitive), sorted by name so the order is the same on every machine.
-Each image is converted to RGB, centre-cropped to a square and resized to
-``size x size`` (see :mod:`tinydagan.data.resize`).
+Each image is opened by :func:`tinydagan.data.image_file.open_image` (PNG or
+JPEG content only, a pixel limit, 16-bit scaled to 8-bit RGB), centre-cropped
+to a square and resized to ``size x size`` (see :mod:`tinydagan.data.resize`).
+An entry named like an image that is not a regular file (a FIFO, a folder) is
+an error, not skipped.
 """
-from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from .errors import DatasetError
+from .files import require_folder
+from .image_file import open_image
 from .resize import resize_image
 from .split import Split
 
@@ -22,7 +25,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 def list_image_folder(root):
     """Return ``(classes, [(path, label), ...])`` without reading any pixels."""
-    root = Path(root)
+    root = require_folder(root, "image folder")
     if not root.is_dir():
         raise DatasetError(f"image folder {root} does not exist (expected root/<class>/<image>.png)")
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -31,8 +34,7 @@ def list_image_folder(root):
                            f"(expected root/<class_name>/*.png|jpg|jpeg)")
     items = []
     for label, name in enumerate(classes):
-        files = sorted(p for p in (root / name).iterdir()
-                       if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        files = sorted(p for p in (root / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
             raise DatasetError(f"class folder {root / name} has no .png/.jpg/.jpeg images")
         items += [(p, label) for p in files]
@@ -44,10 +46,6 @@ def load_image_folder(root, size: int = 32) -> Split:
     classes, items = list_image_folder(root)
     images = np.empty((len(items), size, size, 3), dtype=np.uint8)
     for i, (path, _) in enumerate(items):
-        try:
-            with Image.open(path) as img:
-                images[i] = resize_image(img, size)
-        except (OSError, ValueError, Image.DecompressionBombError) as exc:
-            raise DatasetError(f"cannot read image {path}: {exc}") from None
+        images[i] = resize_image(open_image(path), size)
     labels = np.array([label for _, label in items], dtype=np.int64)
     return Split(images, labels, classes)
