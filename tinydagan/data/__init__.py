@@ -4,9 +4,11 @@ Modules, one concept each:
 
 - ``paths``        where the data lives (root=, $TINYDAGAN_DATA, datasets/)
 - ``split``        ``Split(images (N,H,W,3) uint8, labels (N,) int64, classes)``
+- ``files``        open regular files only, size checked first (limits: ``tinydagan.limits``)
 - ``cifar10``      CIFAR-10 binary and python batches
 - ``safe_pickle``  restricted unpickler for the python batches
 - ``matfile``      MAT v5 reader; ``svhn`` on top of it
+- ``image_file``   one PNG/JPEG: allowed decoders only, pixel limit, 16-bit -> 8-bit RGB
 - ``image_folder`` root/<class>/*.png for your own images
 - ``resize``       Pillow BOX downscaling; ``npz_cache`` on-disk cache; ``load`` ties them
 - ``subsets``      class-balanced subsets and validation hold-out (``data_seed``)

@@ -5,13 +5,19 @@
     python -m tinydagan.data info cifar10
 
 :func:`main` takes ``argv`` and returns an exit code (0 ok, 1 data error,
-2 usage error), so ``tinydagan.cli`` can call it as a sub-command.
+2 usage error), so ``tinydagan.cli`` can call it as a sub-command. Every
+problem is one ``error:`` line: a ``--size`` above
+:data:`tinydagan.limits.MAX_SHOW_SIZE` is a usage error; a file given where a
+folder is expected (or the reverse) and ``--split`` with an image folder
+(which has only "train") are data errors.
 """
 import argparse
 import sys
+from pathlib import Path
 
 import numpy as np
 
+from .. import limits
 from .download import SOURCES, download
 from .errors import DatasetError
 from .grid import save_grid
@@ -23,6 +29,18 @@ __all__ = ["build_parser", "main"]
 
 ROOT_HELP = ("data root (default: $TINYDAGAN_DATA, else datasets/ in the repo); "
              "for 'folder', the image folder")
+
+
+def _size(text: str) -> int:
+    """``--size``: an int in 1..MAX_SHOW_SIZE (the whole split is loaded at that size)."""
+    try:
+        size = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not 1 <= size <= limits.MAX_SHOW_SIZE:
+        raise argparse.ArgumentTypeError(f"must be 1..{limits.MAX_SHOW_SIZE} "
+                                         f"(tinydagan.limits.MAX_SHOW_SIZE), got {size}")
+    return size
 
 
 def build_parser(prog: str = "python -m tinydagan.data") -> argparse.ArgumentParser:
@@ -46,27 +64,36 @@ def build_parser(prog: str = "python -m tinydagan.data") -> argparse.ArgumentPar
                        description="One row per class, --per-class images each.")
     s.add_argument("dataset", choices=DATASETS)
     s.add_argument("--root", help=ROOT_HELP)
-    s.add_argument("--split", default="train", help="train or test (default: train)")
+    s.add_argument("--split", default="train",
+                   help="train or test (default: train); an image folder has only train")
     s.add_argument("--per-class", type=int, default=8, help="images per class (default: 8)")
-    s.add_argument("--size", type=int, default=DEFAULT_SIZE,
-                   help=f"image size in pixels (default: {DEFAULT_SIZE}; the paper uses 32)")
+    s.add_argument("--size", type=_size, default=DEFAULT_SIZE,
+                   help=f"image size in pixels, at most {limits.MAX_SHOW_SIZE} "
+                        f"(default: {DEFAULT_SIZE}; the paper uses 32)")
     s.add_argument("--data-seed", type=int, default=0, help="which images (default: 0)")
     s.add_argument("--out", default="grid.png", help="PNG file to write (default: grid.png)")
 
     i = sub.add_parser("info", help="print shapes and per-class counts")
     i.add_argument("dataset", choices=DATASETS)
     i.add_argument("--root", help=ROOT_HELP)
-    i.add_argument("--split", default="train")
-    i.add_argument("--size", type=int, default=None, help="image size (default: native)")
+    i.add_argument("--split", default="train",
+                   help="train or test (default: train); an image folder has only train")
+    i.add_argument("--size", type=_size, default=None,
+                   help=f"image size, at most {limits.MAX_SHOW_SIZE} (default: native)")
     return parser
 
 
 def _show(args, out) -> None:
+    if Path(args.out).is_dir():  # checked before the (slow) load
+        raise DatasetError(f"--out {args.out} is a folder, expected a .png file name")
     data = load_dataset(args.dataset, args.split, args.size, args.root)
     x, y = class_balanced_subset(data.images, data.labels, args.per_class,
                                  np.random.default_rng(args.data_seed), data.num_classes)
     order = np.argsort(y, kind="stable")
-    save_grid(args.out, x[order], y[order], data.classes)
+    try:
+        save_grid(args.out, x[order], y[order], data.classes)
+    except OSError as exc:  # a read-only folder, a file where a folder should be, ...
+        raise DatasetError(f"--out {args.out}: cannot write it ({exc.strerror or exc})") from None
     out.write(f"wrote {args.out}: {data.num_classes} classes x {args.per_class} images, "
               f"{args.size}x{args.size}, {args.split} split, data_seed={args.data_seed}\n")
 

@@ -17,9 +17,13 @@ Four things can go wrong with a download, and each is handled here:
 4. *No network*: one line says so and how to use a local copy instead.
 
 Only a verified ``.part`` is renamed to its final name (``os.replace``), so a
-file with the final name is always complete.
+file with the final name is always complete. An unpacked CIFAR-10 folder has
+no MD5 per file, so it counts as complete only when every official file is
+there with its exact size (:func:`cifar10_incomplete`); an emptied or cut
+batch is downloaded again, not reported as done.
 """
 import hashlib
+import http.client
 import shutil
 import sys
 import tarfile
@@ -33,11 +37,12 @@ import numpy as np
 
 from . import cifar10, svhn
 from .errors import DatasetError
+from .files import describe_kind, require_folder
 from ..serialization import atomic_write
 from .paths import data_root
 
-__all__ = ["Remote", "SOURCES", "md5sum", "fetch", "safe_extract", "download",
-           "copy_from", "verify_cifar10_folder"]
+__all__ = ["Remote", "SOURCES", "CIFAR10_FILES", "md5sum", "fetch", "safe_extract", "download",
+           "copy_from", "verify_cifar10_folder", "cifar10_incomplete"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,11 @@ SOURCES = {
              Remote("test_32x32.mat", "http://ufldl.stanford.edu/housenumbers/test_32x32.mat",
                     "eb5a983be6a315427106f1b164d9cef3", 64_275_384, subdir=svhn.SUBDIR)],
 }
+
+
+# The unpacked official CIFAR-10 binary release: each batch holds 10,000 records (30,730,000 bytes).
+CIFAR10_FILES = {name: 10_000 * cifar10.RECORD_BYTES
+                 for name in [f"data_batch_{k}.bin" for k in range(1, 6)] + ["test_batch.bin"]}
 
 
 def md5sum(path) -> str:
@@ -128,7 +138,7 @@ def fetch(url: str, dest, md5: str, name: str = "dataset", out=sys.stderr,
                         f.write(block)
                         done += len(block)
                         progress(done)
-            except OSError as exc:  # connection reset, IncompleteRead, ...
+            except (OSError, http.client.HTTPException) as exc:  # reset, a cut chunked body, ...
                 progress(done, final=True)
                 raise DatasetError(f"download of {url} interrupted after {done} bytes ({exc}); "
                                    f"run the same command again to resume") from None
@@ -205,6 +215,28 @@ def verify_cifar10_folder(folder, out=sys.stderr) -> list:
     return bins + [folder / "batches.meta.txt"]
 
 
+def cifar10_incomplete(folder) -> str:
+    """Why ``folder`` is not a complete official CIFAR-10 binary folder ("" if it is).
+
+    Checks that each batch has its exact size and ``batches.meta.txt`` its 10
+    names; the labels are checked again whenever a batch is loaded.
+    """
+    folder = Path(folder)
+    for name, size in CIFAR10_FILES.items():
+        path = folder / name
+        if not path.is_file():
+            return f"{path} is missing"
+        if path.stat().st_size != size:
+            return f"{path} has {path.stat().st_size:,} bytes, expected {size:,}"
+    try:
+        names = cifar10.read_meta_txt(folder / "batches.meta.txt")
+    except DatasetError as exc:
+        return str(exc)
+    if len(names) != 10:
+        return f"{folder / 'batches.meta.txt'} has {len(names)} class names, expected 10"
+    return ""
+
+
 def _copy_file(src: Path, dest: Path) -> None:
     if src.resolve() != dest.resolve():
         with open(src, "rb") as f:
@@ -221,9 +253,12 @@ def _install_archive(archive: Path, remote: Remote, root: Path, out) -> None:
 
 def copy_from(name: str, source, root=None, out=sys.stderr) -> Path:
     """Install dataset ``name`` from a local copy at ``source`` (folder or archive)."""
-    source, root = Path(source), data_root(root)
+    source, root = Path(source), require_folder(data_root(root), "data root")
     if not source.exists():
         raise DatasetError(f"--from {source}: no such file or folder")
+    if not (source.is_file() or source.is_dir()):
+        raise DatasetError(f"--from {source} is {describe_kind(source.stat().st_mode)}, expected "
+                           f"an archive, a .mat file or a folder holding them")
     if name == "cifar10":
         remote = SOURCES["cifar10"][0]
         archive = source if source.is_file() else source / remote.filename
@@ -263,15 +298,27 @@ def download(name: str, root=None, source=None, keep_archive: bool = False,
              out=sys.stderr) -> Path:
     """Download (or with ``source``, copy) dataset ``name`` into the data root."""
     remotes = _sources(name)
-    if source is not None:
-        return copy_from(name, source, root, out)
-    root = data_root(root)
+    try:
+        if source is not None:
+            return copy_from(name, source, root, out)
+        return _download(name, remotes, require_folder(data_root(root), "data root"),
+                         keep_archive, out)
+    except OSError as exc:  # a read-only or full data root, a folder where a file should go, ...
+        raise DatasetError(f"{exc.filename or data_root(root)}: {exc.strerror or exc} "
+                           f"(while installing {name})") from None
+
+
+def _download(name: str, remotes, root: Path, keep_archive: bool, out) -> Path:
     for remote in remotes:
         final = root / remote.subdir / remote.filename
         if remote.extract:
-            if (root / cifar10.BIN_DIR / "data_batch_5.bin").is_file():
-                out.write(f"{root / cifar10.BIN_DIR} already complete, nothing to do\n")
+            problem = cifar10_incomplete(root / cifar10.BIN_DIR)
+            if not problem:
+                out.write(f"{root / cifar10.BIN_DIR} already complete (every file has its "
+                          f"official size), nothing to do\n")
                 continue
+            if (root / cifar10.BIN_DIR).exists():
+                out.write(f"{root / cifar10.BIN_DIR} is incomplete ({problem}); fetching again\n")
             if not final.is_file() or md5sum(final) != remote.md5:
                 fetch(remote.url, final, remote.md5, name, out)
             _install_archive(final, remote, root, out)
