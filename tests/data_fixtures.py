@@ -1,8 +1,9 @@
 """Tiny datasets written by the tests themselves, in the official on-disk formats.
 
-Imported by the ``test_data_*.py`` files (not a conftest): writers for
-CIFAR-10 binary and python batches, MAT v5 files (SVHN layout), image folders,
-plus the ``isolated_cache`` fixture that points TINYDAGAN_CACHE at tmp_path.
+Imported by the ``test_data_*.py`` and ``test_adversarial_data.py`` files (not
+a conftest): writers for CIFAR-10 binary and python batches, MAT v5 files (SVHN
+layout), image folders, a PNG header declaring any size, plus the
+``isolated_cache`` fixture that points TINYDAGAN_CACHE at tmp_path.
 """
 import pickle
 import struct
@@ -116,13 +117,18 @@ def mat_matrix(name, array, order="<", stored=None, mx_class=None):
     return _element(order, 14, body)
 
 
-def mat_bytes(variables, order="<", compress=True, stored=None):
-    """A whole MAT v5 file holding ``variables`` (name -> numeric array)."""
+def mat_bytes(variables, order="<", compress=True, stored=None, classes=None):
+    """A whole MAT v5 file holding ``variables`` (name -> numeric array).
+
+    ``stored`` / ``classes``: {name: numpy code} of the on-disk type / the array
+    class, when they should differ from the array's own dtype.
+    """
     text = b"MATLAB 5.0 MAT-file, Platform: tinydagan tests".ljust(116, b" ")
     header = text + b"\0" * 8 + struct.pack(order + "H", 0x0100) + (b"IM" if order == "<" else b"MI")
     out = [header]
     for name, array in variables.items():
-        element = mat_matrix(name, array, order, (stored or {}).get(name))
+        mx_class = MX_CLASS[classes[name]] if classes and name in classes else None
+        element = mat_matrix(name, array, order, (stored or {}).get(name), mx_class)
         if compress:
             z = zlib.compress(element)
             element = struct.pack(order + "II", 15, len(z)) + z
@@ -158,3 +164,13 @@ def write_image_folder(root, rng, classes=("cat", "dog"), per_class=3, size=(40,
             suffix = ".jpg" if k == 0 else ".png"
             Image.fromarray(pixels).save(root / c / f"img_{k}{suffix}")
     return root
+
+
+def png_declaring(width, height):
+    """The bytes of an 8-bit greyscale PNG whose header declares ``width x height``
+    pixels but holds only a few bytes of pixel data (enough for Image.open)."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # depth 8, greyscale
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+            + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b""))
