@@ -62,11 +62,17 @@ def linear(x, weight, bias=None):
     return y if bias is None else y + bias
 
 
+# --- exercise: global_avg_pool2d ---
 def global_avg_pool2d(x):
-    """(N, C, H, W) -> (N, C): the mean of each feature map (NIN's classifier head)."""
+    """(N, C, H, W) -> (N, C): the mean of each feature map (NIN's classifier head).
+
+    y[n, c] = (1 / (H*W)) sum_{h,w} x[n, c, h, w], from Tensor ops (so autograd gives the
+    backward: each pixel receives grad / (H*W)).
+    """
     if x.ndim != 4:
         raise ValueError(f"global_avg_pool2d: expected (N, C, H, W), got shape {x.shape}")
     return ops.mean(x, axis=(2, 3))
+# --- end exercise ---
 
 
 def leaky_relu(x, negative_slope=0.2):
@@ -87,6 +93,7 @@ def cross_entropy(logits, targets):
     return -ops.mean(log_p[np.arange(len(targets)), targets])
 
 
+# --- exercise: batch_norm ---
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=True,
                momentum=0.1, eps=1e-5):
     """Batch normalisation over every axis but the channel axis 1.
@@ -96,6 +103,11 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Tr
         running = (1 - momentum) * running + momentum * batch_stat   (unbiased variance)
     Evaluation: normalise with the running statistics.
     y = (x - mean) / sqrt(var + eps) * weight + bias, weight and bias of shape (C,).
+
+    x: a Tensor (N, C) or (N, C, H, W); running_mean, running_var: arrays (C,), or None
+    (then nothing is tracked); weight, bias: Tensors (C,) or None. -> y, x's shape. In
+    training the statistics are Tensor ops on x, so autograd gives the backward through
+    them; the unbiased variance is var * count / (count - 1), count = x.size // C.
     """
     axes = (0,) + tuple(range(2, x.ndim))
     shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
@@ -119,11 +131,19 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Tr
     if bias is not None:
         x_hat = x_hat + ops.reshape(bias, shape)
     return x_hat
+# --- end exercise ---
 
 
+# --- exercise: dropout ---
 def dropout(x, p=0.5, training=True, rng=None):
     """Zero each element with probability p and scale the rest by 1/(1-p) (inverted dropout),
-    so evaluation needs no rescaling. Identity when ``training`` is False or p == 0."""
+    so evaluation needs no rescaling. Identity when ``training`` is False or p == 0.
+
+    x: a Tensor of any shape; rng: the np.random.Generator to draw from. -> x * mask, mask
+    0 or 1/(1-p), in x's dtype, drawn as ``rng.random(x.shape, dtype=np.float32) >= p``
+    (keep): one draw in x's shape, so that a seed gives one run. The identity returns x
+    itself and draws nothing.
+    """
     if not 0 <= p < 1:
         raise ValueError(f"dropout: p must be in [0, 1), got {p}")
     if not training or p == 0:
@@ -138,10 +158,18 @@ def dropout(x, p=0.5, training=True, rng=None):
     data = x.data if isinstance(x, Tensor) else np.asarray(x)
     mask = np.multiply(keep, scale, out=np.empty_like(data))
     return x * mask
+# --- end exercise ---
 
 
+# --- exercise: gaussian_noise ---
 def gaussian_noise(x, std, training=True, rng=None):
-    """x + N(0, std^2) noise in training; identity in evaluation or when std == 0."""
+    """x + N(0, std^2) noise in training; identity in evaluation or when std == 0.
+
+    x: a Tensor of any shape; rng: the np.random.Generator to draw from. The noise is
+    ``rng.standard_normal(x.shape, dtype=np.float32)`` in x's dtype, times std: one draw
+    in x's shape, so that a seed gives one run. The identity returns x itself and draws
+    nothing.
+    """
     if std < 0:
         raise ValueError(f"gaussian_noise: std must be >= 0, got {std}")
     if not training or std == 0:
@@ -150,3 +178,4 @@ def gaussian_noise(x, std, training=True, rng=None):
         raise ValueError("gaussian_noise: pass the np.random.Generator to draw from (rng=...)")
     noise = rng.standard_normal(x.shape, dtype=np.float32).astype(x.dtype, copy=False)
     return x + noise * x.dtype.type(std)
+# --- end exercise ---

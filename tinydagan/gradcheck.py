@@ -12,11 +12,23 @@ import numpy as np
 
 from .tensor import Tensor
 
-__all__ = ["gradcheck", "GradcheckError"]
+__all__ = ["gradcheck", "GradcheckError", "central_difference"]
 
 
 class GradcheckError(AssertionError):
     """The analytic and the numeric gradient disagree; the message says where."""
+
+
+def central_difference(loss_value, flat, j, eps=1e-6):
+    """(L(x + eps e_j) - L(x - eps e_j)) / (2 eps): ``flat`` is x as a flat view, perturbed
+    in place and restored; ``loss_value()`` computes L from it."""
+    original = flat[j]
+    flat[j] = original + eps
+    plus = loss_value()
+    flat[j] = original - eps
+    minus = loss_value()
+    flat[j] = original
+    return (plus - minus) / (2 * eps)
 
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0, raise_exception=True):
@@ -53,13 +65,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0, raise_exceptio
         analytic = np.zeros_like(t.data) if t.grad is None else t.grad
         flat = t.data.reshape(-1)  # a view: perturbing it perturbs the input
         for j in range(flat.size):
-            original = flat[j]
-            flat[j] = original + eps
-            plus = loss_value()
-            flat[j] = original - eps
-            minus = loss_value()
-            flat[j] = original
-            numeric = (plus - minus) / (2 * eps)
+            numeric = central_difference(loss_value, flat, j, eps)
             a = analytic.reshape(-1)[j]
             if not abs(numeric - a) <= atol + rtol * abs(numeric):
                 element = np.unravel_index(j, t.shape)

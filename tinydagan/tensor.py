@@ -9,7 +9,8 @@ How reverse-mode automatic differentiation works here, in four sentences:
 2. ``Function.apply`` runs ``forward`` and, when any input requires a gradient, links the
    output Tensor to its inputs, so the Tensors form a graph (a DAG).
 3. ``loss.backward()`` orders that graph topologically once (every node after all the nodes
-   that use it) and walks it from the loss back to the leaves.
+   that use it: ``topological_order``) and walks it from the loss back to the leaves
+   (``backpropagate``).
 4. Gradients are *accumulated* with ``+=``: a Tensor used twice receives the sum of both
    contributions, and calling ``backward`` on two losses adds their gradients, as in PyTorch.
    ``optimizer.zero_grad()`` is what clears them.
@@ -23,7 +24,8 @@ import contextlib
 
 import numpy as np
 
-__all__ = ["Tensor", "Function", "Context", "no_grad", "enable_grad", "is_grad_enabled", "tensor"]
+__all__ = ["Tensor", "Function", "Context", "no_grad", "enable_grad", "is_grad_enabled", "tensor",
+           "topological_order", "backpropagate"]
 
 _GRAD_ENABLED = True  # switched by no_grad(); the one piece of global state, as in PyTorch
 
@@ -163,28 +165,11 @@ class Tensor:
         return f"Tensor({np.array2string(self.data, precision=4, threshold=20)}{grad})"
 
     # ----- backward ---------------------------------------------------------------------
-    def _topological_order(self):
-        """Nodes of the graph below ``self``, each after every node that consumes it."""
-        order, visited = [], set()
-        stack = [(self, False)]
-        while stack:  # an explicit stack: deep graphs would overflow Python's recursion
-            node, children_done = stack.pop()
-            if children_done:
-                order.append(node)
-                continue
-            if id(node) in visited:
-                continue
-            visited.add(id(node))
-            stack.append((node, True))
-            for parent in node._parents:
-                if isinstance(parent, Tensor) and parent.requires_grad and id(parent) not in visited:
-                    stack.append((parent, False))
-        return order[::-1]  # outputs first, leaves last
-
     def backward(self, grad=None):
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
 
         ``grad`` is d(loss)/d(self); it may be omitted only when ``self`` has one element.
+        The walk itself is ``backpropagate`` below.
         """
         if not self.requires_grad:
             raise RuntimeError("backward() called on a Tensor that does not require grad "
@@ -197,26 +182,7 @@ class Tensor:
         grad = _as_array(grad, self.data.dtype)
         if grad.shape != self.shape:
             raise ValueError(f"backward(): grad has shape {grad.shape}, expected {self.shape}")
-
-        grads = {id(self): grad}
-        for node in self._topological_order():
-            g = grads.pop(id(node), None)
-            if g is None:
-                continue
-            if node.is_leaf:
-                node.grad = g.copy() if node.grad is None else node.grad + g
-                continue
-            input_grads = node._fn.backward(node._ctx, g)
-            if not isinstance(input_grads, tuple):
-                input_grads = (input_grads,)
-            for parent, pg in zip(node._parents, input_grads):
-                if pg is None or not (isinstance(parent, Tensor) and parent.requires_grad):
-                    continue
-                if pg.shape != parent.shape:
-                    raise RuntimeError(f"{node._fn.__name__}.backward returned a gradient of shape "
-                                       f"{pg.shape} for an input of shape {parent.shape}")
-                key = id(parent)
-                grads[key] = pg if key not in grads else grads[key] + pg
+        backpropagate(self, grad)
 
     # ----- operators (the ops live in tinydagan/ops; imported lazily to avoid a cycle) ----
     def __add__(self, other):
@@ -292,6 +258,62 @@ class Tensor:
 
     def sigmoid(self):
         return _ops().sigmoid(self)
+
+
+# --- exercise: backward ---
+def topological_order(root):
+    """The nodes of the graph below ``root`` that require grad, each once, each BEFORE every
+    node it was made from (root first, leaves last): a list of Tensors.
+
+    A node's inputs are ``node._parents`` (Tensors, or constants to skip). The walk uses an
+    explicit stack, not recursion: a deep graph would overflow Python's recursion limit.
+    """
+    order, visited = [], set()
+    stack = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if children_done:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        for parent in node._parents:
+            if isinstance(parent, Tensor) and parent.requires_grad and id(parent) not in visited:
+                stack.append((parent, False))
+    return order[::-1]  # outputs first, leaves last
+
+
+def backpropagate(root, grad):
+    """The backward walk: d(root)/d(leaf) ADDED to ``leaf.grad`` for every leaf below root.
+
+    grad: an array of root's shape, d(loss)/d(root). In ``topological_order(root)``, each node
+    receives the sum of the gradients its consumers sent it (kept per node, by ``id``); a
+    leaf adds that sum to its ``.grad`` (None counts as zero); any other node passes it to
+    ``node._fn.backward(node._ctx, g)``, which returns one gradient (or None) per entry of
+    ``node._parents``, and each parent that requires grad receives its own.
+    """
+    grads = {id(root): grad}
+    for node in topological_order(root):
+        g = grads.pop(id(node), None)
+        if g is None:
+            continue
+        if node.is_leaf:
+            node.grad = g.copy() if node.grad is None else node.grad + g
+            continue
+        input_grads = node._fn.backward(node._ctx, g)
+        if not isinstance(input_grads, tuple):
+            input_grads = (input_grads,)
+        for parent, pg in zip(node._parents, input_grads):
+            if pg is None or not (isinstance(parent, Tensor) and parent.requires_grad):
+                continue
+            if pg.shape != parent.shape:
+                raise RuntimeError(f"{node._fn.__name__}.backward returned a gradient of shape "
+                                   f"{pg.shape} for an input of shape {parent.shape}")
+            key = id(parent)
+            grads[key] = pg if key not in grads else grads[key] + pg
+# --- end exercise ---
 
 
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:

@@ -30,16 +30,23 @@ from .geometry import ConvGeometry
 from .interface import names
 
 __all__ = names("conv") + names("elementwise") + [
-    "im2col", "col2im", "conv2d_forward_im2col", "conv2d_backward_im2col"]
+    "pad", "patch", "im2col", "col2im", "conv2d_forward_im2col", "conv2d_backward_im2col"]
 
 
-def _pad(x, g):
-    """x (N, C, H, W) with a zero border of g.ph rows and g.pw columns."""
+# --- exercise: conv2d_forward ---
+def pad(x, g):
+    """x (N, C, H, W) with a zero border of g.ph rows (top and bottom) and g.pw columns
+    (left and right) -> (N, C, H + 2*ph, W + 2*pw). ``g`` is a ConvGeometry (kh, kw, sh, sw, ph, pw)."""
     return np.pad(x, ((0, 0), (0, 0), (g.ph, g.ph), (g.pw, g.pw)))
 
 
-def _patch(xp, i, j, ho, wo, g):
-    """The slice of the padded input that kernel offset (i, j) sees: (N, C, Ho, Wo)."""
+def patch(xp, i, j, ho, wo, g):
+    """The slice of the padded input that kernel offset (i, j) sees: (N, C, Ho, Wo).
+
+    patch[n, c, a, b] = xp[n, c, a*sh + i, b*sw + j] for the Ho x Wo output pixels (a, b):
+    rows i, i + sh, ..., i + sh*(Ho-1), columns likewise. A view into xp (a strided slice,
+    no copy), so that a backward can add into it.
+    """
     return xp[:, :, i : i + g.sh * (ho - 1) + 1 : g.sh, j : j + g.sw * (wo - 1) + 1 : g.sw]
 
 
@@ -48,20 +55,24 @@ def conv2d_forward(x, weight, bias, stride, padding):
 
     x (N, C, H, W), weight (O, C, kH, kW), bias (O,) or None -> y (N, O, Ho, Wo),
     Ho = (H + 2*ph - kH) // sh + 1, Wo likewise (``ConvGeometry.output_size``).
+    As a loop over the kernel offsets (i, j): y += w[:, :, i, j] @ patch_ij over the
+    channel axis (``np.einsum("oc,nchw->nohw", ...)``); stride and padding are (h, w) pairs.
     """
     g = ConvGeometry.of(weight.shape[2:], stride, padding)
     n, _, h, w = x.shape
     ho, wo = g.output_size(h, w)
-    xp = _pad(x, g)
+    xp = pad(x, g)
     y = np.zeros((n, weight.shape[0], ho, wo), dtype=np.result_type(x, weight))
     for i in range(g.kh):
         for j in range(g.kw):
-            y += np.einsum("oc,nchw->nohw", weight[:, :, i, j], _patch(xp, i, j, ho, wo, g))
+            y += np.einsum("oc,nchw->nohw", weight[:, :, i, j], patch(xp, i, j, ho, wo, g))
     if bias is not None:
         y += bias[None, :, None, None]
     return y
+# --- end exercise ---
 
 
+# --- exercise: conv2d_backward ---
 def conv2d_backward_input(grad_y, weight, x_shape, stride, padding):
     """grad_x = d(sum grad_y * conv2d(x)) / dx: each offset adds w^T @ grad_y back into its slice.
 
@@ -73,7 +84,7 @@ def conv2d_backward_input(grad_y, weight, x_shape, stride, padding):
     grad_xp = np.zeros((n, c, h + 2 * g.ph, w + 2 * g.pw), dtype=np.result_type(grad_y, weight))
     for i in range(g.kh):
         for j in range(g.kw):
-            _patch(grad_xp, i, j, ho, wo, g)[...] += np.einsum("oc,nohw->nchw", weight[:, :, i, j], grad_y)
+            patch(grad_xp, i, j, ho, wo, g)[...] += np.einsum("oc,nohw->nchw", weight[:, :, i, j], grad_y)
     return grad_xp[:, :, g.ph : g.ph + h, g.pw : g.pw + w]
 
 
@@ -84,12 +95,13 @@ def conv2d_backward_weight(grad_y, x, weight_shape, stride, padding):
     """
     g = ConvGeometry.of(weight_shape[2:], stride, padding)
     _, _, ho, wo = grad_y.shape
-    xp = _pad(x, g)
+    xp = pad(x, g)
     grad_w = np.zeros(weight_shape, dtype=np.result_type(grad_y, x))
     for i in range(g.kh):
         for j in range(g.kw):
-            grad_w[:, :, i, j] = np.einsum("nohw,nchw->oc", grad_y, _patch(xp, i, j, ho, wo, g))
+            grad_w[:, :, i, j] = np.einsum("nohw,nchw->oc", grad_y, patch(xp, i, j, ho, wo, g))
     return grad_w
+# --- end exercise ---
 
 
 def conv2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True)):
@@ -102,6 +114,7 @@ def conv2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True)
             bias_backward(grad_y) if needs[2] else None)
 
 
+# --- exercise: conv_transpose2d ---
 def conv_transpose2d_forward(x, weight, bias, stride, padding, output_padding):
     """Transposed convolution = the input gradient of a conv2d whose weight is ``weight``.
 
@@ -135,6 +148,7 @@ def conv_transpose2d_backward_weight(grad_y, x, weight_shape, stride, padding):
     grad_y (N, Cout, Ho, Wo), x (N, Cin, H, W) -> grad_w (Cin, Cout, kH, kW) = weight_shape.
     """
     return conv2d_backward_weight(x, grad_y, weight_shape, stride, padding)
+# --- end exercise ---
 
 
 def conv_transpose2d_backward(grad_y, x, weight, stride, padding, needs=(True, True, True)):
@@ -144,9 +158,11 @@ def conv_transpose2d_backward(grad_y, x, weight, stride, padding, needs=(True, T
             bias_backward(grad_y) if needs[2] else None)
 
 
+# --- exercise: conv2d_backward ---
 def bias_backward(grad_y):
     """grad_b[o] = sum_{n,a,b} grad_y[n, o, a, b]: grad_y (N, O, Ho, Wo) -> (O,)."""
     return grad_y.sum(axis=(0, 2, 3))
+# --- end exercise ---
 
 
 # ----------------------------------------------------------------------------- element-wise
@@ -177,12 +193,12 @@ def im2col(x, g):
 
     x (N, C, H, W), g a ConvGeometry -> cols (C*kH*kW, N*Ho*Wo). Column (n, a, b) is the
     window under output pixel (a, b) of image n, flattened; row (c, i, j) is channel c of
-    ``_patch(i, j)``, flattened.
+    ``patch(i, j)``, flattened.
     """
     n, c, h, w = x.shape
     ho, wo = g.output_size(h, w)
-    xp = _pad(x, g)
-    patches = np.stack([_patch(xp, i, j, ho, wo, g) for i in range(g.kh) for j in range(g.kw)],
+    xp = pad(x, g)
+    patches = np.stack([patch(xp, i, j, ho, wo, g) for i in range(g.kh) for j in range(g.kw)],
                        axis=2)                                                 # (N, C, kH*kW, Ho, Wo)
     return patches.transpose(1, 2, 0, 3, 4).reshape(c * g.kh * g.kw, n * ho * wo)
 
@@ -198,7 +214,7 @@ def col2im(cols, x_shape, g):
     grad_xp = np.zeros((n, c, h + 2 * g.ph, w + 2 * g.pw), dtype=cols.dtype)
     for i in range(g.kh):
         for j in range(g.kw):
-            _patch(grad_xp, i, j, ho, wo, g)[...] += patches[:, i, j].transpose(1, 0, 2, 3)
+            patch(grad_xp, i, j, ho, wo, g)[...] += patches[:, i, j].transpose(1, 0, 2, 3)
     return grad_xp[:, :, g.ph : g.ph + h, g.pw : g.pw + w]
 
 

@@ -99,9 +99,16 @@ def logsumexp(a, axis=-1, keepdims=False):
     return LogSumExp.apply(a, axis=axis, keepdims=keepdims)
 
 
+# --- exercise: log_softmax ---
 def log_softmax(a, axis=-1):
-    """log softmax(a) = a - logsumexp(a): stable, and exact where softmax underflows."""
+    """log softmax(a) = a - logsumexp(a): stable, and exact where softmax underflows.
+
+    a: a Tensor; the logsumexp runs along ``axis`` with keepdims=True, so that it
+    broadcasts against a. -> a Tensor of a's shape, built from Tensor ops (autograd gives
+    its gradient).
+    """
     return sub(a, logsumexp(a, axis=axis, keepdims=True))
+# --- end exercise ---
 
 
 def softmax(a, axis=-1):

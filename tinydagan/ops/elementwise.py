@@ -9,12 +9,20 @@ import numpy as np
 from .. import kernels
 from ..tensor import Function
 
-__all__ = ["unbroadcast", "Add", "Sub", "Mul", "Div", "Neg", "Pow", "Exp", "Log",
-           "ReLU", "LeakyReLU", "Tanh", "Sigmoid"]
+__all__ = ["unbroadcast", "mul_backward", "div_backward", "exp_backward", "log_backward",
+           "tanh_backward", "sigmoid_backward", "Add", "Sub", "Mul", "Div", "Neg", "Pow", "Exp",
+           "Log", "ReLU", "LeakyReLU", "Tanh", "Sigmoid"]
 
 
+# --- exercise: unbroadcast ---
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
-    """Sum ``grad`` down to ``shape``: undo numpy broadcasting in the backward pass."""
+    """Sum ``grad`` down to ``shape``: undo numpy broadcasting in the backward pass.
+
+    grad has the broadcast shape of an op's output, e.g. (2, 3, 4); shape is one input's,
+    e.g. (3, 1). Broadcasting (1) added leading axes (here axis 0) and (2) stretched axes
+    of size 1 (here the last): sum grad over both kinds, keeping the stretched ones as size 1.
+    -> an array of exactly ``shape`` ((3, 1) here). When the shapes agree, return grad.
+    """
     if grad.shape == tuple(shape):
         return grad
     extra = grad.ndim - len(shape)
@@ -23,6 +31,61 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     if stretched:  # axes of size 1 that were stretched
         grad = grad.sum(axis=stretched, keepdims=True)
     return grad.reshape(shape)
+# --- end exercise ---
+
+
+# --- exercise: elementwise_backward ---
+def mul_backward(grad, a, b, needs=(True, True)):
+    """(grad_a, grad_b) of c = a * b:  dc/da = b,  dc/db = a.
+
+    grad has c's (broadcast) shape; a and b their own shapes, and each gradient is summed
+    back to its input's shape with ``unbroadcast``. An entry is None where ``needs`` is
+    False (no gradient is wanted for that input).
+    """
+    grad_a = unbroadcast(grad * b, np.shape(a)) if needs[0] else None
+    grad_b = unbroadcast(grad * a, np.shape(b)) if needs[1] else None
+    return grad_a, grad_b
+
+
+def div_backward(grad, a, b, needs=(True, True)):
+    """(grad_a, grad_b) of c = a / b:  dc/da = 1 / b,  dc/db = -a / b^2.
+
+    Shapes as in ``mul_backward``: each gradient unbroadcast to its input's shape, None
+    where ``needs`` is False.
+    """
+    grad_a = unbroadcast(grad / b, np.shape(a)) if needs[0] else None
+    grad_b = unbroadcast(-grad * a / (b * b), np.shape(b)) if needs[1] else None
+    return grad_a, grad_b
+
+
+def exp_backward(grad, out):
+    """grad_a of out = exp(a):  d exp(a) / da = exp(a) = out  (the forward's result is saved).
+
+    grad and out of one shape -> grad_a of that shape.
+    """
+    return grad * out
+
+
+def log_backward(grad, a):
+    """grad_a of log(a):  d log(a) / da = 1 / a.  grad and a of one shape -> that shape."""
+    return grad / a
+
+
+def tanh_backward(grad, out):
+    """grad_a of out = tanh(a):  d tanh(a) / da = 1 - tanh(a)^2 = 1 - out^2.
+
+    grad and out of one shape -> grad_a of that shape.
+    """
+    return grad * (1 - out * out)
+
+
+def sigmoid_backward(grad, out):
+    """grad_a of out = sigmoid(a) = 1 / (1 + exp(-a)):  d sigmoid(a) / da = out * (1 - out).
+
+    grad and out of one shape -> grad_a of that shape.
+    """
+    return grad * out * (1 - out)
+# --- end exercise ---
 
 
 class Add(Function):
@@ -55,10 +118,7 @@ class Mul(Function):
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        ga = unbroadcast(g * b, np.shape(a)) if ctx.needs_input_grad[0] else None
-        gb = unbroadcast(g * a, np.shape(b)) if ctx.needs_input_grad[1] else None
-        return ga, gb
+        return mul_backward(g, *ctx.saved_tensors, ctx.needs_input_grad)
 
 
 class Div(Function):
@@ -69,10 +129,7 @@ class Div(Function):
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        ga = unbroadcast(g / b, np.shape(a)) if ctx.needs_input_grad[0] else None
-        gb = unbroadcast(-g * a / (b * b), np.shape(b)) if ctx.needs_input_grad[1] else None
-        return ga, gb
+        return div_backward(g, *ctx.saved_tensors, ctx.needs_input_grad)
 
 
 class Neg(Function):
@@ -109,8 +166,7 @@ class Exp(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return g * out
+        return exp_backward(g, *ctx.saved_tensors)
 
 
 class Log(Function):
@@ -121,8 +177,7 @@ class Log(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (a,) = ctx.saved_tensors
-        return g / a
+        return log_backward(g, *ctx.saved_tensors)
 
 
 class ReLU(Function):
@@ -166,8 +221,7 @@ class Tanh(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return g * (1 - out * out)
+        return tanh_backward(g, *ctx.saved_tensors)
 
 
 class Sigmoid(Function):
@@ -181,5 +235,4 @@ class Sigmoid(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return g * out * (1 - out)
+        return sigmoid_backward(g, *ctx.saved_tensors)

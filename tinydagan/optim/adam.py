@@ -1,9 +1,5 @@
-"""Adam (Kingma & Ba 2015). For each parameter, with t the step number:
-
-    m <- beta1 * m + (1 - beta1) * g            (first moment: a running mean of g)
-    v <- beta2 * v + (1 - beta2) * g^2          (second moment)
-    m_hat = m / (1 - beta1^t),  v_hat = v / (1 - beta2^t)     (bias corrections)
-    p <- p - lr * m_hat / (sqrt(v_hat) + eps)
+"""Adam (Kingma & Ba 2015): per parameter, running means of the gradient and of its square,
+bias-corrected, set the step (the formulas: ``adam_update`` below).
 
 DCGAN and Improved-GAN train with lr 2e-4..3e-4 and beta1 = 0.5.
 """
@@ -11,7 +7,29 @@ import numpy as np
 
 from .optimizer import Optimizer
 
-__all__ = ["Adam"]
+__all__ = ["adam_update", "Adam"]
+
+
+# --- exercise: adam ---
+def adam_update(param, grad, m, v, t, lr, beta1, beta2, eps):
+    """One Adam step for one parameter, updating the arrays ``param``, ``m`` and ``v`` in place.
+
+        m <- beta1 * m + (1 - beta1) * grad
+        v <- beta2 * v + (1 - beta2) * grad^2
+        param <- param - lr * m_hat / (sqrt(v_hat) + eps),
+                 m_hat = m / (1 - beta1^t),  v_hat = v / (1 - beta2^t)
+
+    param, grad, m, v: arrays of one shape (m and v start at zero); t: the step number,
+    1 for the first step. Returns nothing.
+    """
+    m *= beta1
+    m += (1 - beta1) * grad
+    v *= beta2
+    v += (1 - beta2) * grad * grad
+    step_size = lr / (1 - beta1 ** t)
+    denom = np.sqrt(v / (1 - beta2 ** t)) + eps
+    param -= (step_size * m / denom).astype(param.dtype, copy=False)
+# --- end exercise ---
 
 
 class Adam(Optimizer):
@@ -24,20 +42,11 @@ class Adam(Optimizer):
 
     def step(self):
         self.step_count += 1
-        t = self.step_count
         beta1, beta2 = self.betas
         for p, state in zip(self.params, self.state):
             if p.grad is None:
                 continue
-            g = p.grad
             if "m" not in state:
                 state["m"] = np.zeros_like(p.data)
                 state["v"] = np.zeros_like(p.data)
-            m, v = state["m"], state["v"]
-            m *= beta1
-            m += (1 - beta1) * g
-            v *= beta2
-            v += (1 - beta2) * g * g
-            step_size = self.lr / (1 - beta1 ** t)
-            denom = np.sqrt(v / (1 - beta2 ** t)) + self.eps
-            p.data -= (step_size * m / denom).astype(p.dtype, copy=False)
+            adam_update(p.data, p.grad, state["m"], state["v"], self.step_count, self.lr, beta1, beta2, self.eps)
