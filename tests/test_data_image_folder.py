@@ -9,6 +9,7 @@ from tinydagan.data import DatasetError, load_dataset, load_image_folder
 def test_classes_sorted_and_images_resized(tmp_path):
     root = write_image_folder(tmp_path / "pets", np.random.default_rng(0), classes=("dog", "cat"))
     (root / "cat" / "notes.txt").write_text("not an image")
+    (root / "cat" / "._cat_0.png").write_bytes(b"\0\5\26\7 AppleDouble")   # macOS metadata: skipped
     data = load_image_folder(root, size=16)
     assert data.classes == ("cat", "dog")
     assert data.images.shape == (6, 16, 16, 3) and data.images.dtype == np.uint8

@@ -3,6 +3,8 @@
 Class names are the sub-folder names in sorted order (label ``k`` is the
 ``k``-th name); images are the ``.png``, ``.jpg`` and ``.jpeg`` files inside
 (case-insensitive), sorted by name so the order is the same on every machine.
+Hidden entries (names starting with ".", such as the ``._x.png`` files macOS
+leaves beside copied images) are skipped, like hidden class folders.
 Each image is opened by :func:`tinydagan.data.image_file.open_image` (PNG or
 JPEG content only, a pixel limit, 16-bit scaled to 8-bit RGB), centre-cropped
 to a square and resized to ``size x size`` (see :mod:`tinydagan.data.resize`).
@@ -34,7 +36,8 @@ def list_image_folder(root):
                            f"(expected root/<class_name>/*.png|jpg|jpeg)")
     items = []
     for label, name in enumerate(classes):
-        files = sorted(p for p in (root / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        files = sorted(p for p in (root / name).iterdir()
+                       if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
         if not files:
             raise DatasetError(f"class folder {root / name} has no .png/.jpg/.jpeg images")
         items += [(p, label) for p in files]
