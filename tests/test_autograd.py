@@ -1,4 +1,4 @@
-"""Exercises: the autograd engine. Every op gets a float64 gradient check."""
+"""The autograd engine: every op gets a float64 gradient check."""
 import numpy as np
 import pytest
 

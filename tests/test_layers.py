@@ -1,4 +1,4 @@
-"""Exercises: functional ops and layers. Gradient checks in float64 on both kernel backends,
+"""Functional ops and layers: gradient checks in float64 on both kernel backends,
 output shapes against PyTorch's formulas, train/eval behaviour, state dicts, bad input."""
 import numpy as np
 import pytest

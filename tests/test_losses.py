@@ -1,4 +1,4 @@
-"""Exercises: the paper's losses against independent plain-numpy versions and by hand."""
+"""The paper's losses against independent plain-numpy versions and by hand."""
 import numpy as np
 import pytest
 

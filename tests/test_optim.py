@@ -1,4 +1,4 @@
-"""Exercises: optimizers, parameter averaging and saving arrays."""
+"""Optimizers, parameter averaging and saving arrays."""
 import numpy as np
 import pytest
 

@@ -223,6 +223,25 @@ def _leaf_grads(run, build, seed):
 
 
 def grade_backward(student):
+    with Check("topological_order(root) on the diamond graph",
+               hint="return each node requiring grad once, root first, every node before the nodes it was made from."):
+        x, w = _leaves(9, (2,), (2,))
+        loss = _diamond(x, w)
+        order = student.topological_order(loss)
+        expected = topological_order(loss)
+        if not isinstance(order, (list, tuple)):
+            raise Mismatch(f"topological_order returned {type(order).__name__}, expected a list of Tensors")
+        if len(order) != len(expected) or {id(n) for n in order} != {id(n) for n in expected}:
+            raise Mismatch(f"got {len(order)} nodes ({len({id(n) for n in order})} different), expected "
+                           f"the {len(expected)} nodes that require grad")
+        if order[0] is not loss:
+            raise Mismatch("the root (the loss) must come first")
+        position = {id(n): i for i, n in enumerate(order)}
+        for node in order:
+            for parent in node._parents:
+                if isinstance(parent, Tensor) and parent.requires_grad and position[id(parent)] < position[id(node)]:
+                    raise Mismatch(f"an input of a {node._fn.__name__} node comes before that node")
+
     for number, (description, build, hint) in enumerate(GRAPHS):
         with Check(f"backpropagate(loss, 1) on {description}", hint=hint):
             got_x, got_w = _leaf_grads(student.backpropagate, build, number)
@@ -249,25 +268,6 @@ def grade_backward(student):
         if constant.grad is not None:
             raise Mismatch("the constant got a .grad")
         compare("x.grad", x.grad, constant.data)
-
-    with Check("topological_order(root) on the diamond graph",
-               hint="return each node requiring grad once, root first, every node before the nodes it was made from."):
-        x, w = _leaves(9, (2,), (2,))
-        loss = _diamond(x, w)
-        order = student.topological_order(loss)
-        expected = topological_order(loss)
-        if not isinstance(order, (list, tuple)):
-            raise Mismatch(f"topological_order returned {type(order).__name__}, expected a list of Tensors")
-        if len(order) != len(expected) or {id(n) for n in order} != {id(n) for n in expected}:
-            raise Mismatch(f"got {len(order)} nodes ({len({id(n) for n in order})} different), expected "
-                           f"the {len(expected)} nodes that require grad")
-        if order[0] is not loss:
-            raise Mismatch("the root (the loss) must come first")
-        position = {id(n): i for i, n in enumerate(order)}
-        for node in order:
-            for parent in node._parents:
-                if isinstance(parent, Tensor) and parent.requires_grad and position[id(parent)] < position[id(node)]:
-                    raise Mismatch(f"an input of a {node._fn.__name__} node comes before that node")
 
     with Check("a chain of 3000 operations"):
         (x,) = _leaves(10, (2,))
