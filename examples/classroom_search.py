@@ -1,0 +1,109 @@
+"""Search for the classroom setting, on the validation split only.
+
+The classroom comparison must finish in about ten minutes on a 2-core laptop and show the
+effect of DAGAN as clearly as such a run can. This script trains a few candidate settings
+(image size, width, images per class, steps, which pair of methods) on the *search* data
+seeds and ranks them by the paired gain in **validation** accuracy; it never reads a test
+accuracy. The chosen setting is then measured once on the test set, on other data seeds
+(``compare --preset quick --data-seeds ...``), and reported in docs/results.md.
+
+    TINYDAGAN_DATA=../shared/data python examples/classroom_search.py            # all
+    TINYDAGAN_DATA=../shared/data python examples/classroom_search.py n20_aug    # one
+    python examples/classroom_search.py --list
+
+Every candidate is a small grid run by ``run_grid`` under ``runs/search/<name>/``, so an
+interrupted search resumes where it stopped, and the folders of two machines can be merged.
+
+Two validation figures per run, both from ``result.json``:
+    best   the best validation accuracy over the run (what picks the step for the test),
+           a little optimistic, more so for a method validated more often
+    last   the validation accuracy at the last step (no choice, so no optimism)
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+from tinydagan.experiments import make_plan, run_grid
+from tinydagan.report import paired
+from tinydagan.serialization import write_json
+from tinydagan.training import TrainConfig
+
+# name: (baseline, method, images per class, baseline steps, method steps, TrainConfig changes)
+CANDIDATES = {
+    "n50":          ("C", "DAGAN", 50, 750, 1500, {}),            # the quick preset before the search
+    "n20":          ("C", "DAGAN", 20, 750, 1500, {}),
+    "n20_aug":      ("C_aug", "DAGAN_aug", 20, 750, 1500, {}),
+    "n20_w025":     ("C", "DAGAN", 20, 1500, 3000, {"width": 0.25}),
+    "n20_aug_w025": ("C_aug", "DAGAN_aug", 20, 1500, 3000, {"width": 0.25}),
+    "n10_w025":     ("C", "DAGAN", 10, 1500, 3000, {"width": 0.25}),
+}
+SEARCH_SEEDS = [0, 1, 2]     # the final measurement uses other data seeds
+COMMON = {"val_per_class": 200}
+
+
+def run_candidate(name, out_root):
+    base_method, method, n, steps, steps_gan, changes = CANDIDATES[name]
+    base = TrainConfig(**{**COMMON, **changes, "per_class": n})
+    plan = make_plan(base, [base_method, method], [n], SEARCH_SEEDS, steps=steps, steps_gan=steps_gan)
+    t0 = time.perf_counter()
+    results = run_grid(base, plan, os.path.join(out_root, name))
+    return results, time.perf_counter() - t0
+
+
+def last_validation(out_root, name, run):
+    """Validation accuracy at the run's last step, from its result.json history."""
+    folder = f"{run['method']}_n{run['per_class']}_data{run['data_seed']}"
+    with open(os.path.join(out_root, name, folder, "result.json")) as f:
+        history = json.load(f)["history"]
+    return [r["val_acc"] for r in history if "val_acc" in r][-1]
+
+
+def summary(name, results, out_root):
+    base_method, method = CANDIDATES[name][:2]
+    by = {(r["method"], r["data_seed"]): r for r in results["runs"]}
+    seeds = sorted({s for m, s in by if m == method and (base_method, s) in by})
+    line = {"name": name, "seeds": seeds,
+            "seconds_per_seat": sum(r["seconds"] for r in results["runs"]) / max(1, len(seeds))}
+    for key, value in (("best", lambda r: r["val_accuracy"]),
+                       ("last", lambda r: last_validation(out_root, name, r))):
+        line[key] = paired([value(by[method, s]) - value(by[base_method, s]) for s in seeds])
+    return line
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("names", nargs="*", help=f"candidates to run (default: all): {', '.join(CANDIDATES)}")
+    p.add_argument("--out", default=os.path.join("runs", "search"), help="(default: runs/search)")
+    p.add_argument("--list", action="store_true", help="list the candidates and stop")
+    args = p.parse_args(argv)
+    if args.list:
+        for name, (b, m, n, s, sg, ch) in CANDIDATES.items():
+            print(f"{name:14s} {b} {s} steps vs {m} {sg} steps, {n} per class, {ch or 'defaults'}")
+        return 0
+    unknown = [n for n in args.names if n not in CANDIDATES]
+    if unknown:
+        print(f"classroom_search: unknown candidate(s) {unknown}; expected some of {list(CANDIDATES)}",
+              file=sys.stderr)
+        return 2
+    lines = []
+    for name in args.names or CANDIDATES:
+        results, _ = run_candidate(name, args.out)
+        lines.append(summary(name, results, args.out))
+    print("\ncandidate       seeds  s/seat   gain in validation accuracy (method - baseline), "
+          "mean [95% t-interval] positive/k")
+    for ln in lines:
+        cells = []
+        for key in ("best", "last"):
+            d = ln[key]
+            ci = f"[{d['low']:+.2f}, {d['high']:+.2f}]" if d["low"] is not None else "[-]"
+            cells.append(f"{key} {d['mean']:+.2f} {ci} {d['positive']}/{d['k']}")
+        print(f"{ln['name']:15s} {len(ln['seeds']):5d} {ln['seconds_per_seat']:7.0f}   " + "   ".join(cells))
+    write_json(os.path.join(args.out, "search.json"), lines)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
