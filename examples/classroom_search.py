@@ -35,9 +35,9 @@ CANDIDATES = {
     "n50":          ("C", "DAGAN", 50, 750, 1500, {}),            # the quick preset before the search
     "n20":          ("C", "DAGAN", 20, 750, 1500, {}),
     "n20_aug":      ("C_aug", "DAGAN_aug", 20, 750, 1500, {}),
-    "n20_w025":     ("C", "DAGAN", 20, 1500, 3000, {"width": 0.25}),
-    "n20_aug_w025": ("C_aug", "DAGAN_aug", 20, 1500, 3000, {"width": 0.25}),
-    "n10_w025":     ("C", "DAGAN", 10, 1500, 3000, {"width": 0.25}),
+    "n20_w025":     ("C", "DAGAN", 20, 1000, 2000, {"width": 0.25}),
+    "n20_aug_w025": ("C_aug", "DAGAN_aug", 20, 1000, 2000, {"width": 0.25}),
+    "n10_w025":     ("C", "DAGAN", 10, 1000, 2000, {"width": 0.25}),
 }
 SEARCH_SEEDS = [0, 1, 2]     # the final measurement uses other data seeds
 COMMON = {"val_per_class": 200}
