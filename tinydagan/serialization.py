@@ -2,40 +2,58 @@
 
 Every file tinydagan writes (checkpoints, models, JSON results, markdown summaries, PNGs,
 the data cache, extracted downloads) goes through ``atomic_write`` (a download in progress
-is the one exception: it is a ``.part`` file, renamed only once its checksum is verified): the bytes go to a temporary file in the same
-folder, then ``os.replace`` renames it over the target. A crash or Ctrl-C mid-write leaves
-the old file (or none), never a half-written one.
+is the one exception: it is a ``.part`` file, renamed only once its checksum is verified):
+the bytes go to a temporary file ``.<name>.<pid>.<hex>.tmp`` in the same folder, then
+``os.replace`` renames it over the target. A crash, a full disk or Ctrl-C mid-write leaves
+the old file (or none), never a half-written one; only ``kill -9`` can leave the temporary
+file behind, and ``prepare_folder`` removes such leftovers when the next run starts there.
 Loading uses ``allow_pickle=False``, so an ``.npz`` can hold only plain arrays and cannot
-run code.
+run code, and opens regular files only (a FIFO where a file is expected would block forever).
 """
+import contextlib
 import json
 import os
+import re
+import stat
 import uuid
 import zipfile
 
 import numpy as np
 
-__all__ = ["atomic_write", "write_json", "write_text", "save_npz", "load_npz"]
+__all__ = ["atomic_write", "write_json", "write_text", "save_npz", "load_npz", "open_regular",
+           "prepare_folder"]
+
+# The temporary name of a write in progress: .<name>.<pid>.<8 hex digits>.tmp
+_TEMPORARY = re.compile(r"^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$")
+
+
+def _temporary_path(path):
+    """A unique name beside ``path`` (``os.replace`` cannot cross file systems)."""
+    folder, name = os.path.split(os.path.abspath(path))
+    return os.path.join(folder, f".{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
 
 
 def atomic_write(path, write):
     """Call ``write(f)`` on a binary file open on a temporary name beside ``path``, then
-    rename it to ``path`` (creating the folder if needed)."""
+    rename it to ``path`` (creating the folder if needed). On any failure (an OSError such
+    as a full disk, Ctrl-C, a bug in ``write``) the temporary file is removed and the error
+    propagates as itself; an OSError's message then names ``path``."""
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    # a unique name in the same folder (os.replace cannot cross file systems);
-    # open(..., "xb") gives normal permissions (umask), unlike tempfile's 0600
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = _temporary_path(path)
     try:
+        # open(..., "xb") gives normal permissions (umask), unlike tempfile's 0600
         with open(tmp, "xb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except BaseException as error:
+        with contextlib.suppress(OSError):  # never let the clean-up hide the real error
             os.remove(tmp)
+        if isinstance(error, OSError) and error.errno is not None:
+            raise OSError(error.errno, f"could not write {path}: {error.strerror}; the "
+                                       f"previous file, if any, is unchanged") from error
         raise
 
 
@@ -45,8 +63,30 @@ def write_text(path, text):
 
 
 def write_json(path, obj):
-    """Write ``obj`` as indented JSON to ``path``, atomically."""
-    write_text(path, json.dumps(obj, indent=1))
+    """Write ``obj`` as indented, strict JSON to ``path``, atomically. NaN and infinity
+    are refused (JSON has no such numbers; write None for "no value")."""
+    try:
+        text = json.dumps(obj, indent=1, allow_nan=False)
+    except ValueError as e:
+        raise ValueError(f"cannot write {path}: {e} (NaN or infinity; use None)") from e
+    write_text(path, text)
+
+
+def _write_npz(f, arrays, compress):
+    """The ``.npz`` format (one ``.npy`` per array in a zip) as ``np.savez`` writes it, but an
+    error mid-write (Ctrl-C) propagates as itself: ``np.savez`` closes the zip in a
+    ``finally``, and that close fails, replacing the interrupt, if it came while a member
+    was being opened."""
+    zf = zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED)
+    try:
+        for name, value in arrays.items():
+            with zf.open(name + ".npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, value, allow_pickle=False)
+    except BaseException:
+        with contextlib.suppress(Exception):  # the temporary file is deleted anyway
+            zf.close()
+        raise
+    zf.close()
 
 
 def save_npz(path, arrays, compress=False):
@@ -56,20 +96,76 @@ def save_npz(path, arrays, compress=False):
         if value.dtype.hasobject:
             raise ValueError(f"save_npz: '{name}' is an object array, which only pickle could "
                              f"store; convert it to numbers or strings first")
-    atomic_write(path, lambda f: (np.savez_compressed if compress else np.savez)(f, **arrays))
+    atomic_write(path, lambda f: _write_npz(f, arrays, compress))
+
+
+def open_regular(path, mode="rb"):
+    """Open ``path`` for reading if it is a regular file; a ValueError for a FIFO, a folder
+    or a device (opening a FIFO waits for a writer, forever). The FIFO is opened without
+    blocking to find out what it is."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError(f"{path} is not a regular file")
+        os.set_blocking(fd, True)
+        return open(fd, mode, encoding=None if "b" in mode else "utf-8")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def load_npz(path):
     """Read an ``.npz`` written by ``save_npz`` into a dict of arrays.
 
     Raises FileNotFoundError for a missing file and ValueError for anything that is not a
-    readable, pickle-free ``.npz``.
+    readable, pickle-free ``.npz`` in a regular file.
     """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such file: {path}")
+    with open_regular(path) as f:
+        try:
+            with np.load(f, allow_pickle=False) as data:
+                return {name: data[name] for name in data.files}
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+            raise ValueError(f"{path} is not a readable .npz array file "
+                             f"({type(e).__name__}: {e})") from e
+
+
+def prepare_folder(folder):
+    """Make ``folder`` ready for a run's files, before anything is computed: create it,
+    check that a file can be written in it (ValueError otherwise: a file in the way, no
+    permission, a full disk), and remove the temporary files of writes that ``kill -9``
+    interrupted (a process that is still running keeps its own)."""
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise ValueError(f"cannot write to the output folder {folder}: it is a file "
+                         f"(choose another --out)")
+    probe = _temporary_path(os.path.join(folder, "write-check"))
     try:
-        with np.load(path, allow_pickle=False) as data:
-            return {name: data[name] for name in data.files}
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
-        raise ValueError(f"{path} is not a readable .npz array file ({type(e).__name__}: {e})") from e
+        os.makedirs(folder, exist_ok=True)
+        with open(probe, "xb") as f:
+            f.write(b"tinydagan")
+    except OSError as e:
+        raise ValueError(f"cannot write to the output folder {folder}: {e.strerror or e} "
+                         f"(choose another --out)") from e
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(probe)
+    for name in os.listdir(folder):
+        match = _TEMPORARY.match(name)
+        if match and not _running(int(match.group(1))):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(folder, name))
+
+
+def _running(pid):
+    """Whether another process ``pid`` exists (our own pid: no write of ours is under way)."""
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
