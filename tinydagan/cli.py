@@ -10,7 +10,7 @@ import dataclasses
 import sys
 
 from .experiments import PRESETS
-from .training.config import TrainConfig
+from .training.config import TrainConfig, flag
 from .training.methods import METHODS
 
 COMPARE_DEFAULTS = dict(methods=["C", "DAGAN"], per_class=[50], data_seeds=[0, 1, 2], steps=1500,
@@ -29,7 +29,6 @@ def _add_config_options(parser, skip=(), only_given=False, **overrides):
     for field in dataclasses.fields(TrainConfig):
         if field.name in skip:
             continue
-        flag = "--out" if field.name == "out_dir" else "--" + field.name.replace("_", "-")
         default = getattr(defaults, field.name)
         kwargs = {"dest": field.name, "default": argparse.SUPPRESS if only_given else default,
                   "help": f"{field.metadata['help']} (default: {default})"}
@@ -41,7 +40,7 @@ def _add_config_options(parser, skip=(), only_given=False, **overrides):
             kwargs["type"] = str if field.name == "data_root" else int
         else:
             kwargs["type"] = type(default)
-        parser.add_argument(flag, **kwargs)
+        parser.add_argument(flag(field.name), **kwargs)
 
 
 def build_parser():
@@ -171,7 +170,7 @@ def main(argv=None):
             from .experiments import merge_folders
             results = merge_folders(args.folders, args.out)
             print(f"merged {len(results['runs'])} runs from {len(args.folders)} folders into {args.out}")
-    except (ValueError, FileNotFoundError, RunFailed, TrainingStopped) as e:
+    except (ValueError, OSError, RunFailed, TrainingStopped) as e:  # OSError: a full disk, ...
         print(f"tinydagan {args.command}: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

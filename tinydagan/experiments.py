@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass
 
 from . import __version__
 from .progress import format_seconds
-from .serialization import write_json
+from .serialization import open_regular, prepare_folder, write_json
 from .training.config import TrainConfig
 from .training.methods import VanillaGAN, get_method
 from .training.run_data import check_class_sizes, load_splits
@@ -89,16 +89,20 @@ def steps_for(method, per_class, base_steps):
 def make_plan(base, methods, per_class, data_seeds, steps=None, steps_gan=None):
     """Every method x n x data seed, data seed outermost (a finished seed is a complete
     comparison). ``steps``: fixed classifier steps for every n (default: the rule on
-    ``base.steps``)."""
+    ``base.steps``); ``steps_gan``: fixed steps of the methods that train a generator
+    jointly (default: their ``steps_factor`` x the classifier's)."""
     for method in methods:
         if not get_method(method).classifier:
             raise ValueError(f"compare: {method} is not a classifier; it cannot be scored")
-    for n in per_class:
-        if n < 1:
-            raise ValueError(f"compare: --per-class must be >= 1, got {n}")
+    for name, values, least in [("--per-class", per_class, 1), ("--data-seeds", data_seeds, 0),
+                                ("--steps", [steps], 1), ("--steps-gan", [steps_gan], 1)]:
+        for value in values:
+            if value is not None and value < least:  # None: not given (the rule decides)
+                raise ValueError(f"compare: {name} must be >= {least}, got {value}")
+
     def run_steps(method, n):
         m = get_method(method)
-        if m.joint_generator and steps_gan:
+        if m.joint_generator and steps_gan is not None:
             return steps_gan
         if steps is not None:                      # fixed for every n
             return steps * m.steps_factor
@@ -149,7 +153,7 @@ def _finished(run_dir, cfg):
     if not os.path.exists(path):
         return None
     try:
-        with open(path) as f:
+        with open_regular(path, "r") as f:
             result = json.load(f)
         saved = TrainConfig(**result["config"])
     except (OSError, ValueError, KeyError, TypeError):
@@ -206,7 +210,7 @@ def run_grid(base, plan, out_dir, out=None, fresh=False, jobs=1):
     are in plan order whatever ``jobs`` is."""
     out = out or sys.stdout
     settings, version = grid_settings(base), code_version()
-    os.makedirs(out_dir, exist_ok=True)
+    prepare_folder(out_dir)
     entries, progress = {}, _Progress(plan, out)
     todo = []
     for i, run in enumerate(plan):              # finished runs first: nothing to train
@@ -266,7 +270,7 @@ def run_parallel(todo, jobs, progress, record, fresh):
         while waiting or running:
             while waiting and len(running) < jobs:
                 i, run, cfg = waiting.pop(0)
-                os.makedirs(cfg.out_dir, exist_ok=True)
+                prepare_folder(cfg.out_dir)
                 log = open(os.path.join(cfg.out_dir, "log.txt"), "a")
                 command = [sys.executable, "-m", "tinydagan.experiments", cfg.to_json()]
                 proc = subprocess.Popen(command + (["--fresh"] if fresh else []), env=env,
@@ -310,7 +314,7 @@ def _worker(argv):
 def load_results(folder):
     path = os.path.join(folder, "results.json")
     try:
-        with open(path) as f:
+        with open_regular(path, "r") as f:
             results = json.load(f)
     except FileNotFoundError:
         raise ValueError(f"merge: {folder} has no results.json (is it a compare --out folder?)")
@@ -353,7 +357,7 @@ def merge_folders(folders, out_dir):
                                  f"different results in {by_key[key][0]} and {folder}")
             by_key.setdefault(key, (folder, entry))
     runs = [by_key[k][1] for k in sorted(by_key, key=lambda k: (k[2], k[1], k[0]))]
-    os.makedirs(out_dir, exist_ok=True)
+    prepare_folder(out_dir)
     return write_results(out_dir, first["settings"], runs, first.get("version"))
 
 

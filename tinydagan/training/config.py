@@ -11,17 +11,58 @@ Comparing methods on the same ``data_seed`` compares them on the same images.
 """
 import dataclasses
 import json
+import math
+import numbers
+import typing
 from dataclasses import dataclass
 from typing import Optional
 
 from .methods import METHODS
 
-__all__ = ["TrainConfig"]
+__all__ = ["TrainConfig", "flag", "MAX_WIDTH", "MAX_BATCH_SIZE"]
+
+# Upper bounds of two settings, to refuse a typo before it asks for more memory than any
+# laptop has: width 4 is four times the paper's channels (16x its weights); a batch of 4096
+# 32x32 images at width 1 already needs tens of GB of activations.
+MAX_WIDTH = 4.0
+MAX_BATCH_SIZE = 4096
+
+# The allowed range of each float setting (every one must also be finite).
+_FLOAT_RANGES = {
+    "width": (lambda v: 0 < v <= MAX_WIDTH, f"in (0, {MAX_WIDTH}]"),
+    "lr": (lambda v: v > 0, "> 0"),
+    "beta1": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "ema_decay": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "lc_weight": (lambda v: v >= 0, ">= 0"),
+    "noise_std": (lambda v: v >= 0, ">= 0"),
+    "dropout": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "collapse_ratio": (lambda v: 0 <= v < 1, "in [0, 1) (0 turns the check off)"),
+}
+# What a value of each declared type may be (a bool is not accepted as a number).
+_KINDS = {int: (numbers.Integral, "an integer"), float: (numbers.Real, "a number"),
+          bool: (bool, "true or false"), str: (str, "a string")}
+
+
+def flag(name):
+    """The command-line flag of a setting: ``per_class`` -> ``--per-class``, ``out_dir`` ->
+    ``--out``."""
+    return "--out" if name == "out_dir" else "--" + name.replace("_", "-")
 
 
 def _setting(default, help):
     """A field with its default and its help text (``field.metadata["help"]``)."""
     return dataclasses.field(default=default, metadata={"help": help})
+
+
+def _type_problems(field, value):
+    """[] if ``value`` has the field's declared type (``Optional[...]``: None too)."""
+    declared = typing.get_args(field.type) or (field.type,)   # Optional[int] -> (int, NoneType)
+    if value is None and type(None) in declared:
+        return []
+    kind, words = _KINDS[declared[0]]
+    if isinstance(value, kind) and (declared[0] is bool or not isinstance(value, bool)):
+        return []
+    return [f"{flag(field.name)} must be {words}, got {value!r}"]
 
 
 @dataclass
@@ -34,13 +75,15 @@ class TrainConfig:
     data_root: Optional[str] = _setting(None,
         "where the data is (default: $TINYDAGAN_DATA, then datasets/ in the repo)")
     image_size: int = _setting(16, "16 (classroom, fast) or 32 (the paper)")
-    width: float = _setting(0.5, "channel multiplier of both networks (1.0 = the paper's widths)")
+    width: float = _setting(0.5, "channel multiplier of both networks (1.0 = the paper's widths; "
+                                 f"at most {MAX_WIDTH})")
     per_class: int = _setting(50, "labelled training images per class")
     val_per_class: int = _setting(100,
         "images per class held out of the training pool to pick the best step (never the test "
         "set)")
     steps: int = _setting(3000, "optimisation steps")
-    batch_size: int = _setting(64, "images per batch (real and generated each)")
+    batch_size: int = _setting(64, f"images per batch (real and generated each; at most "
+                                   f"{MAX_BATCH_SIZE})")
     lr: float = _setting(3e-4, "Adam learning rate")
     beta1: float = _setting(0.5, "Adam beta1")
     lc_weight: float = _setting(1.0,
@@ -70,24 +113,36 @@ class TrainConfig:
     out_dir: str = _setting("runs/run", "output folder (checkpoint, samples, result.json)")
 
     def __post_init__(self):
-        problems = []
+        """Refuse every bad setting at once, each named by its command-line flag."""
+        problems = [p for f in dataclasses.fields(self)
+                    for p in _type_problems(f, getattr(self, f.name))]
+        if problems:  # the range checks below need values of the right type
+            raise ValueError("invalid training configuration: " + "; ".join(problems))
         if self.method not in METHODS:
-            problems.append(f"method must be one of {tuple(METHODS)}, got {self.method!r}")
+            problems.append(f"--method must be one of {tuple(METHODS)}, got {self.method!r}")
         if self.image_size not in (16, 32):
-            problems.append(f"image_size must be 16 or 32, got {self.image_size}")
+            problems.append(f"--image-size must be 16 or 32, got {self.image_size}")
         for name in ("per_class", "steps", "batch_size", "eval_every", "checkpoint_every",
                      "log_every", "sample_every", "per_class_gan_steps"):
-            if int(getattr(self, name)) < 1:
-                problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.val_per_class < 0 or self.gan_samples_per_class < 0:
-            problems.append("val_per_class and gan_samples_per_class must be >= 0")
-        if not (self.width > 0 and self.lr > 0 and 0 <= self.beta1 < 1 and 0 <= self.ema_decay < 1):
-            problems.append(f"need width > 0, lr > 0, beta1 and ema_decay in [0, 1); got "
-                            f"{self.width}, {self.lr}, {self.beta1}, {self.ema_decay}")
+            if getattr(self, name) < 1:
+                problems.append(f"{flag(name)} must be >= 1, got {getattr(self, name)}")
+        for name in ("val_per_class", "gan_samples_per_class", "seed", "data_seed",
+                     "collapse_after"):
+            if getattr(self, name) < 0:
+                problems.append(f"{flag(name)} must be >= 0, got {getattr(self, name)}")
+        if self.only_class is not None and self.only_class < 0:
+            problems.append(f"--only-class must be >= 0, got {self.only_class}")
+        if self.batch_size > MAX_BATCH_SIZE:
+            problems.append(f"--batch-size must be <= {MAX_BATCH_SIZE}, got {self.batch_size}")
+        for name, (allowed, text) in _FLOAT_RANGES.items():
+            value = getattr(self, name)
+            if not (math.isfinite(value) and allowed(value)):
+                problems.append(f"{flag(name)} must be finite and {text}, got {value}")
         if self.g_loss not in ("dagan", "feature_matching"):
-            problems.append(f"g_loss must be 'dagan' or 'feature_matching', got {self.g_loss!r}")
+            problems.append(f"--g-loss must be 'dagan' or 'feature_matching', got {self.g_loss!r}")
         if self.z_noise not in ("uniform", "uniform_signed", "normal"):
-            problems.append(f"z_noise must be uniform, uniform_signed or normal, got {self.z_noise!r}")
+            problems.append(f"--z-noise must be uniform, uniform_signed or normal, got "
+                            f"{self.z_noise!r}")
         if problems:
             raise ValueError("invalid training configuration: " + "; ".join(problems))
 
