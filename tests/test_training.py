@@ -12,6 +12,7 @@ import pytest
 
 from tinydagan.serialization import load_npz, save_npz
 from tinydagan.training import METHODS, TrainConfig, Trainer, TrainingStopped, train
+from tinydagan.training.checkpoint import CHECKPOINT_FORMAT
 from tinydagan.training.methods import VanillaGAN
 
 from training_fixtures import tiny_cifar  # noqa: F401  (a pytest fixture)
@@ -133,9 +134,10 @@ def test_a_checkpoint_of_an_older_format_is_refused_with_what_to_do(tiny_cifar, 
     train(tiny(tiny_cifar, tmp_path, method="DAGAN", steps=3), out=open(os.devnull, "w"))
     path = tmp_path / "run" / "checkpoint.npz"
     state = load_npz(path)
-    assert int(state.pop("format")) == 2
+    assert int(state.pop("format")) == CHECKPOINT_FORMAT
     save_npz(path, state)
-    with pytest.raises(ValueError, match="checkpoint format 1; this version reads format 2.*--fresh"):
+    with pytest.raises(ValueError, match=f"checkpoint format 1; this version reads format "
+                                         f"{CHECKPOINT_FORMAT}.*--fresh"):
         Trainer(tiny(tiny_cifar, tmp_path, method="DAGAN", steps=3), out=open(os.devnull, "w"))
     fresh = Trainer(tiny(tiny_cifar, tmp_path, method="DAGAN", steps=3), out=open(os.devnull, "w"),
                     fresh=True)
@@ -157,7 +159,7 @@ def test_fresh_starts_over(tiny_cifar, tmp_path):
 def test_bad_configuration_is_refused():
     with pytest.raises(ValueError, match="method must be one of"):
         TrainConfig(method="WGAN")
-    with pytest.raises(ValueError, match="image_size must be 16 or 32"):
+    with pytest.raises(ValueError, match="--image-size must be 16 or 32"):
         TrainConfig(image_size=64)
 
 

@@ -3,6 +3,8 @@
 ``data_seed`` alone decides which images these are (the weights' ``seed`` never does), so
 runs of different methods with the same ``data_seed`` see exactly the same images.
 """
+import hashlib
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +20,12 @@ def load_splits(cfg):
         full = tdata.load_dataset("folder", size=cfg.image_size, root=cfg.data_root)
         counts = np.bincount(full.labels, minlength=full.num_classes)
         test_per_class = max(1, int(counts.min()) // 5)
+        if counts.min() <= test_per_class:  # a class of 1 image: it would all go to the test set
+            raise ValueError(
+                f"class '{full.classes[int(counts.argmin())]}' of the image folder has only "
+                f"{counts.min()} image(s); {test_per_class} per class are held out as the test "
+                f"set, so each class needs at least {test_per_class} + --per-class "
+                f"{cfg.per_class} + --val-per-class {cfg.val_per_class} images")
         xtr, ytr, xte, yte = tdata.train_val_split(full.images, full.labels, test_per_class,
                                                    np.random.default_rng(12345))
         return {"train": tdata.Split(xtr, ytr, full.classes), "test": tdata.Split(xte, yte, full.classes)}
@@ -57,6 +65,17 @@ class RunData:
     def num_classes(self):
         return len(self.classes)
 
+    def fingerprint(self):
+        """A SHA-256 hex digest of every image, label and class name above: a checkpoint
+        records it, so that a run never resumes on other images (another $TINYDAGAN_DATA,
+        replaced files) with the same settings."""
+        h = hashlib.sha256(json.dumps(list(self.classes)).encode())
+        for a in (self.train_x, self.train_y, self.val_x, self.val_y, self.test_x, self.test_y):
+            a = np.ascontiguousarray(a)
+            h.update(f"{a.dtype.str}{a.shape}".encode())
+            h.update(a.data)
+        return h.hexdigest()
+
 
 def prepare_data(cfg, splits, extra_labelled=None):
     """Draw the run's images from ``splits`` with ``np.random.default_rng(cfg.data_seed)``:
@@ -72,6 +91,8 @@ def prepare_data(cfg, splits, extra_labelled=None):
     lab_x, lab_y = tdata.class_balanced_subset(pool_x, pool_y, cfg.per_class, data_rng, K)
     x, y = tdata.to_float_nchw(lab_x), lab_y                             # (K*n, 3, S, S)
     if cfg.only_class is not None:  # a per-class GAN sees only its class
+        if cfg.only_class >= K:
+            raise ValueError(f"--only-class must be a class index below {K}, got {cfg.only_class}")
         keep = y == cfg.only_class
         x, y = x[keep], y[keep]
     if extra_labelled is not None:

@@ -10,23 +10,21 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
 from .. import data as tdata
 from ..optim import EMA, Adam
 from ..progress import eta_seconds, format_seconds
-from ..serialization import load_npz, save_npz, write_json
+from ..serialization import prepare_folder, save_npz, write_json
+from .checkpoint import CHECKPOINT_FORMAT, Checkpoint, checkpoint_error, read_checkpoint
 from .config import TrainConfig
 from .evaluate import evaluate, sample_diversity
 from .methods import get_method
 from .run_data import load_splits, prepare_data
 
 __all__ = ["Trainer", "TrainingStopped", "Best", "train", "CHECKPOINT_FORMAT"]
-
-# The version of checkpoint.npz's layout. 2: the networks' layers are named as nn registers
-# them now (D's LeakyReLUs inside D.convs, G's layers in the ModuleLists G.ups and G.bns).
-CHECKPOINT_FORMAT = 2
 
 
 class TrainingStopped(RuntimeError):
@@ -35,8 +33,9 @@ class TrainingStopped(RuntimeError):
 
 @dataclass
 class Best:
-    """The best validation step so far: its accuracy (%), its step, D's EMA weights then."""
-    val_accuracy: float
+    """The best validation step so far: its accuracy (%; None without a validation split),
+    its step, D's EMA weights then."""
+    val_accuracy: Optional[float]
     step: int
     weights: dict
 
@@ -53,12 +52,16 @@ class Trainer:
 
     Model selection: validation accuracy (images held out of the training pool, never the
     test set) chooses the step; the test set is scored once, at the end, with the EMA
-    weights of the best validation step (and, for reference, the final ones).
+    weights of the best validation step (and, for reference, the final ones). A last step
+    off the ``eval_every`` schedule is validated too, for the result only (``_finish``): the
+    checkpoint keeps what a longer run has at that step, so extending a finished run
+    (re-running it with a larger ``--steps``) gives exactly the numbers of a straight run.
 
     What a run writes to ``cfg.out_dir`` (each file atomically):
         checkpoint.npz   models, optimizers, EMA, best-so-far weights, RNG and sampler state,
-                         step counter, history. Re-running the same command resumes from it
-                         and ends with the same numbers as an uninterrupted run.
+                         step counter, history, the images' fingerprint (``checkpoint.py``).
+                         Re-running the same command resumes from it and ends with the same
+                         numbers as an uninterrupted run.
         samples_*.png    one row per class from the generator (GAN methods)
         model.npz        the evaluation weights (EMA, at the best validation step)
         result.json      accuracies, per-class accuracy, confusion matrix, config, history
@@ -70,10 +73,12 @@ class Trainer:
         ``fresh``: delete ``out_dir``'s checkpoint and start from step 0 instead of resuming."""
         self.cfg, self.out = cfg, out or sys.stdout
         self.method = get_method(cfg.method)
+        prepare_folder(cfg.out_dir)  # writable (or a clear error now, not after training)
 
         # --- the images (data_seed): labelled subset, validation split, test set ---
         self.data = prepare_data(cfg, splits or load_splits(cfg), extra_labelled)
         self.classes, self.K = self.data.classes, self.data.num_classes
+        self.data_fingerprint = self.data.fingerprint()
 
         # --- models, optimizers, EMA, batches: every draw from one stream (seed) ---
         self.rng = np.random.default_rng(cfg.seed)
@@ -88,11 +93,11 @@ class Trainer:
         # --- progress: where the loop starts (0, or the checkpoint's step) ---
         self.step = 0
         self.history = []          # one record per logged step: losses, validation accuracy
+        self.last_record = None    # the record of the last step done (logged or not)
         self.best = None           # Best, after the first validation
         self._real_diversity = None
 
         # --- the run's folder: resume from its checkpoint unless fresh ---
-        os.makedirs(cfg.out_dir, exist_ok=True)
         self.ckpt_path = os.path.join(cfg.out_dir, "checkpoint.npz")
         if fresh and os.path.exists(self.ckpt_path):
             os.remove(self.ckpt_path)
@@ -121,14 +126,18 @@ class Trainer:
             self._guard(losses)
             self.ema.update()
             record = {"step": self.step, **{k: round(v, 5) for k, v in losses.items()}}
-            if self.step % cfg.eval_every == 0 or self.step == cfg.steps:
+            if self.step % cfg.eval_every == 0:
                 acc = self._validate()
                 if acc is not None:
                     record["val_acc"] = round(acc, 2)
-                if self.G is not None and self.step >= cfg.collapse_after:
-                    self._check_collapse()
-            if self.step % cfg.log_every == 0 or self.step == cfg.steps or "val_acc" in record:
+                    self.best = self._better(self.best, acc)
+            if self.G is not None and self.step >= cfg.collapse_after and (
+                    self.step % cfg.eval_every == 0 or self.step == cfg.steps):
+                self._check_collapse()
+            self.last_record = record
+            if self.step % cfg.log_every == 0 or "val_acc" in record:
                 self.history.append(record)
+            if self.step % cfg.log_every == 0 or self.step == cfg.steps or "val_acc" in record:
                 elapsed = time.perf_counter() - start_time
                 eta = eta_seconds(elapsed, self.step - start_step, cfg.steps - start_step)
                 text = " ".join(f"{k} {v:.3f}" for k, v in losses.items())
@@ -144,28 +153,46 @@ class Trainer:
                 self._last_saved = self.step
         return self._finish(time.perf_counter() - start_time)
 
+    def _final_rows(self):
+        """(history, best) of the result. A last step off the validation schedule is
+        validated here, for the result only: ``self.history`` and ``self.best`` (what the
+        checkpoint holds) stay what a run going on past this step has, so that extending
+        the run equals running it straight."""
+        history, best = self.history, self.best
+        if self.step % self.cfg.eval_every != 0:
+            record = dict(self.last_record)
+            acc = self._validate()
+            if acc is not None:
+                record["val_acc"] = round(acc, 2)
+                best = self._better(best, acc)
+            history = [r for r in history if r["step"] != self.step] + [record]
+        return history, best
+
     def _finish(self, train_seconds):
         cfg = self.cfg
+        history, best = self._final_rows()
         result = {"method": cfg.method, "config": json.loads(cfg.to_json()), "steps": self.step,
-                  "train_seconds_this_session": round(train_seconds, 1), "history": self.history}
+                  "train_seconds_this_session": round(train_seconds, 1), "history": history}
         if self.G is not None:
             result["samples"] = self.save_samples("samples_final.png")
         if self.method.classifier:
-            if self.best is None:  # no validation split (val_per_class 0): use the final weights
-                self.best = Best(float("nan"), self.step, self.ema.weights())
-            with self.ema.applied(self.best.weights):
+            if best is None:  # no validation split (val_per_class 0): use the final weights
+                best = Best(None, self.step, self.ema.weights())
+            with self.ema.applied(best.weights):
                 test_best = self._evaluate(self.data.test_x, self.data.test_y)
             with self.ema.applied():
                 test_final = self._evaluate(self.data.test_x, self.data.test_y)
-            result.update(test_accuracy=test_best["accuracy"], best_step=self.best.step,
-                          val_accuracy=self.best.val_accuracy,
+            result.update(test_accuracy=test_best["accuracy"], best_step=best.step,
+                          val_accuracy=best.val_accuracy,
                           test_accuracy_final_step=test_final["accuracy"],
                           per_class=test_best["per_class"], confusion=test_best["confusion"],
                           classes=list(self.classes))
-            save_npz(os.path.join(cfg.out_dir, "model.npz"), self.best.weights)
+            save_npz(os.path.join(cfg.out_dir, "model.npz"), best.weights)
+            chosen = ("no validation split" if best.val_accuracy is None
+                      else f"best validation {best.val_accuracy:.2f}%")
             print(f"[{cfg.method}] test accuracy {test_best['accuracy']:.2f}% (EMA weights of step "
-                  f"{self.best.step}, best validation {self.best.val_accuracy:.2f}%); final step: "
-                  f"{test_final['accuracy']:.2f}%", file=self.out, flush=True)
+                  f"{best.step}, {chosen}); final step: {test_final['accuracy']:.2f}%",
+                  file=self.out, flush=True)
         write_json(os.path.join(cfg.out_dir, "result.json"), result)
         return result
 
@@ -174,13 +201,18 @@ class Trainer:
         return evaluate(self.D, self.method, x, y, self.K)
 
     def _validate(self):
+        """Validation accuracy (%) of the EMA weights now, or None (no classifier or no
+        validation split)."""
         if not self.method.classifier or len(self.data.val_y) == 0:
             return None
         with self.ema.applied():
-            acc = self._evaluate(self.data.val_x, self.data.val_y)["accuracy"]
-        if self.best is None or acc > self.best.val_accuracy:
-            self.best = Best(acc, self.step, self.ema.weights())
-        return acc
+            return self._evaluate(self.data.val_x, self.data.val_y)["accuracy"]
+
+    def _better(self, best, acc):
+        """``best``, or this step (validation accuracy ``acc``) if it beats it."""
+        if best is None or acc > best.val_accuracy:
+            return Best(acc, self.step, self.ema.weights())
+        return best
 
     def _guard(self, losses, check_weights=False):
         """Stop with a clear message on a NaN/inf loss (or weight, at checkpoint time)."""
@@ -241,66 +273,55 @@ class Trainer:
         return path
 
     # ----- checkpoints ------------------------------------------------------------------
-    def _state(self):
-        s = {"format": np.array(CHECKPOINT_FORMAT),
-             "config": np.array(json.dumps(self.cfg.identity(), sort_keys=True)),
-             "step": np.array(self.step),
-             "rng": np.array(json.dumps(self.rng.bit_generator.state)),
-             "sampler_queue": self.sampler._queue,
-             "history": np.array(json.dumps(self.history))}
-        parts = {"D": self.D.state_dict(), "opt_d": self.opt_d.state_dict(), "ema": self.ema.state_dict()}
+    def _checkpoint(self):
+        """The state to resume from (``checkpoint.py`` lists it)."""
+        parts = {"D": self.D.state_dict(), "opt_d": self.opt_d.state_dict(),
+                 "ema": self.ema.state_dict()}
         if self.G is not None:
             parts.update(G=self.G.state_dict(), opt_g=self.opt_g.state_dict())
+        best_accuracy = best_step = None
         if self.best is not None:
-            s["best_acc"], s["best_step"] = np.array(self.best.val_accuracy), np.array(self.best.step)
+            best_accuracy, best_step = self.best.val_accuracy, self.best.step
             parts["best"] = self.best.weights
-        for prefix, d in parts.items():
-            s.update({f"{prefix}/{k}": v for k, v in d.items()})
-        return s
+        return Checkpoint(self.step, self.rng.bit_generator.state, self.sampler._queue,
+                          self.history, self.last_record, best_accuracy, best_step, parts)
 
     def save_checkpoint(self):
-        save_npz(self.ckpt_path, self._state())
+        save_npz(self.ckpt_path, self._checkpoint().to_arrays(self.cfg.identity(),
+                                                              self.data_fingerprint))
 
     def _load_checkpoint(self):
-        s = load_npz(self.ckpt_path)
-        written = int(s["format"]) if "format" in s else 1
-        if written != CHECKPOINT_FORMAT:
-            raise ValueError(f"{self.ckpt_path} was written by another version of tinydagan "
-                             f"(checkpoint format {written}; this version reads format "
-                             f"{CHECKPOINT_FORMAT}, whose layers are named differently); re-run "
-                             f"with --fresh to start afresh, or use another --out folder")
-        saved = json.loads(str(s["config"]))
-        current = json.loads(json.dumps(self.cfg.identity(), sort_keys=True))
-        if saved != current:
-            diff = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
-            raise ValueError(f"{self.ckpt_path} was written by a run with other settings "
-                             f"(differing: {', '.join(diff)}); use another --out folder or "
-                             f"delete the checkpoint to start afresh")
-
-        def part(prefix):
-            return {k[len(prefix) + 1:]: v for k, v in s.items() if k.startswith(prefix + "/")}
-
-        self.D.load_state_dict(part("D"))
-        self.opt_d.load_state_dict(part("opt_d"))
-        self.ema.load_state_dict(part("ema"))
+        c = read_checkpoint(self.ckpt_path, self.cfg.identity(), self.data_fingerprint,
+                            self.cfg.steps, len(self.data.train_y))
+        models = [("D", self.D), ("opt_d", self.opt_d), ("ema", self.ema)]
         if self.G is not None:
-            self.G.load_state_dict(part("G"))
-            self.opt_g.load_state_dict(part("opt_g"))
-        if "best_acc" in s:
-            self.best = Best(float(s["best_acc"]), int(s["best_step"]), part("best"))
-        self.rng.bit_generator.state = json.loads(str(s["rng"]))
-        self.sampler._queue = s["sampler_queue"].astype(np.int64)
-        self.history = json.loads(str(s["history"]))
-        self.step = int(s["step"])
-        if self.step > self.cfg.steps:
-            raise ValueError(f"{self.ckpt_path} is at step {self.step}, beyond --steps "
-                             f"{self.cfg.steps}; ask for at least {self.step} steps or use another --out")
+            models += [("G", self.G), ("opt_g", self.opt_g)]
+        try:
+            for prefix, model in models:
+                model.load_state_dict(c.parts.get(prefix, {}))
+            self.rng.bit_generator.state = c.rng_state
+        except (KeyError, ValueError, TypeError) as e:
+            raise checkpoint_error(self.ckpt_path, f"does not fit this run ({e})") from e
+        counters = {"opt_d": self.opt_d.step_count, "ema": self.ema.num_updates}
+        if self.G is not None:
+            counters["opt_g"] = self.opt_g.step_count
+        if any(n != c.step for n in counters.values()):  # each moves once per step
+            raise checkpoint_error(self.ckpt_path, f"is at step {c.step} but counts {counters} "
+                                                   f"updates")
+        if c.best_accuracy is not None:
+            expected = {k: v.shape for k, v in self.ema.weights().items()}
+            if {k: v.shape for k, v in c.parts.get("best", {}).items()} != expected:
+                raise checkpoint_error(self.ckpt_path, "has best-step weights that do not fit D")
+            self.best = Best(c.best_accuracy, c.best_step, c.parts["best"])
+        self.sampler._queue = c.sampler_queue
+        self.history, self.last_record, self.step = c.history, c.last_record, c.step
 
 
 def train(cfg, splits=None, out=None, fresh=False):
     """Train and evaluate ``cfg.method``; returns the result dict (also in result.json).
     Resumes from ``cfg.out_dir``'s checkpoint unless ``fresh``. What the method needs
     before training (Vanilla GAN's per-class GANs) runs first."""
+    prepare_folder(cfg.out_dir)  # before Vanilla GAN's per-class GANs train in it
     splits = splits or load_splits(cfg)
     extra = get_method(cfg.method).extra_labelled(cfg, splits, out, fresh)
     return Trainer(cfg, splits, out, extra, fresh).run()
