@@ -395,7 +395,7 @@ def test_a_fifo_where_a_checkpoint_or_json_is_expected_is_an_error_at_once(tiny_
     os.mkfifo(grid / "results.json")
     with deadline(10):
         with pytest.raises(ValueError, match=r"results.json is not readable JSON \(.*is not a "
-                                             r"regular file\)"):
+                                             r"regular file: expected a results file, found a FIFO"):
             merge_folders([str(grid)], str(tmp_path / "merged"))
 
 

@@ -34,7 +34,8 @@ from dataclasses import asdict, dataclass
 
 from . import __version__
 from .progress import format_seconds
-from .serialization import open_regular, prepare_folder, write_json
+from .files import open_regular
+from .serialization import prepare_folder, write_json
 from .training.config import TrainConfig
 from .training.methods import VanillaGAN, get_method
 from .training.run_data import check_class_sizes, load_splits
@@ -153,7 +154,7 @@ def _finished(run_dir, cfg):
     if not os.path.exists(path):
         return None
     try:
-        with open_regular(path, "r") as f:
+        with open_regular(path, "result file", text=True) as f:
             result = json.load(f)
         saved = TrainConfig(**result["config"])
     except (OSError, ValueError, KeyError, TypeError):
@@ -314,7 +315,7 @@ def _worker(argv):
 def load_results(folder):
     path = os.path.join(folder, "results.json")
     try:
-        with open_regular(path, "r") as f:
+        with open_regular(path, "results file", text=True) as f:
             results = json.load(f)
     except FileNotFoundError:
         raise ValueError(f"merge: {folder} has no results.json (is it a compare --out folder?)")

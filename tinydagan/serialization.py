@@ -14,13 +14,14 @@ import contextlib
 import json
 import os
 import re
-import stat
 import uuid
 import zipfile
 
 import numpy as np
 
-__all__ = ["atomic_write", "write_json", "write_text", "save_npz", "load_npz", "open_regular",
+from .files import open_regular
+
+__all__ = ["atomic_write", "write_json", "write_text", "save_npz", "load_npz",
            "prepare_folder"]
 
 # The temporary name of a write in progress: .<name>.<pid>.<8 hex digits>.tmp
@@ -99,21 +100,6 @@ def save_npz(path, arrays, compress=False):
     atomic_write(path, lambda f: _write_npz(f, arrays, compress))
 
 
-def open_regular(path, mode="rb"):
-    """Open ``path`` for reading if it is a regular file; a ValueError for a FIFO, a folder
-    or a device (opening a FIFO waits for a writer, forever). The FIFO is opened without
-    blocking to find out what it is."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ValueError(f"{path} is not a regular file")
-        os.set_blocking(fd, True)
-        return open(fd, mode, encoding=None if "b" in mode else "utf-8")
-    except BaseException:
-        os.close(fd)
-        raise
-
-
 def load_npz(path):
     """Read an ``.npz`` written by ``save_npz`` into a dict of arrays.
 
@@ -123,7 +109,7 @@ def load_npz(path):
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such file: {path}")
-    with open_regular(path) as f:
+    with open_regular(path, ".npz file") as f:
         try:
             with np.load(f, allow_pickle=False) as data:
                 return {name: data[name] for name in data.files}
