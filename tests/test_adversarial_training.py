@@ -13,6 +13,7 @@ one-line error.
 """
 import contextlib
 import errno
+import io
 import json
 import os
 import random
@@ -107,6 +108,25 @@ def test_a_checkpoint_is_refused_on_other_images_with_the_same_settings(tmp_path
     write_learnable_cifar(first, seed=2)                          # files replaced in place
     with pytest.raises(ValueError, match=refused):
         Trainer(cfg, out=QUIET)
+
+
+def test_a_grid_never_reports_a_result_computed_on_other_images(tmp_path, monkeypatch):
+    monkeypatch.setenv("TINYDAGAN_CACHE", str(tmp_path / "cache"))
+    first = write_learnable_cifar(tmp_path / "first", seed=0)
+    other = write_learnable_cifar(tmp_path / "other", seed=1)
+    base = tiny(None, tmp_path / "unused")
+    plan = make_plan(base, ["C"], [10], [0], steps=3)
+    monkeypatch.setenv("TINYDAGAN_DATA", str(first))
+    run_grid(base, plan, str(tmp_path / "grid"), out=QUIET)
+    again = run_grid(base, plan, str(tmp_path / "grid"), out=QUIET)      # the same images: reused
+    assert len(again["runs"]) == 1
+    monkeypatch.setenv("TINYDAGAN_DATA", str(other))                     # finished, but elsewhere
+    with pytest.raises(ValueError, match=r"other settings \(differing: data"):
+        run_grid(base, plan, str(tmp_path / "grid"), out=QUIET)
+    os.remove(tmp_path / "grid" / "C_n10_data0" / "checkpoint.npz")
+    log = io.StringIO()
+    run_grid(base, plan, str(tmp_path / "grid"), out=log)                # no checkpoint: trained again
+    assert "finished earlier" not in log.getvalue() and "test accuracy" in log.getvalue()
 
 
 # ----- 2. extending a finished run ----------------------------------------------------------

@@ -237,3 +237,11 @@ def test_the_three_commands_through_subprocess(tmp_path, key):
     assert graded.returncode == 1 and f"1 of {len(TASKS)} passed" in graded.stdout
     again = run("new", "ws")
     assert again.returncode == 2 and "not empty" in again.stderr
+
+
+def test_the_main_command_forwards_to_the_exercises(tmp_path, capsys):
+    from tinydagan.cli import main as tinydagan_main
+    assert tinydagan_main(["exercises", "new", str(tmp_path / "ws")]) == 0
+    assert (tmp_path / "ws" / "unbroadcast.py").exists()
+    assert tinydagan_main(["exercises", "grade", str(tmp_path / "ws"), "--task", "unbroadcast"]) == 1
+    assert "not started" in capsys.readouterr().out

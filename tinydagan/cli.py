@@ -103,6 +103,8 @@ def build_parser():
 
     sub.add_parser("data", help="download, check and look at datasets (tinydagan data --help)",
                    add_help=False)
+    sub.add_parser("exercises", help="graded exercises: new WS, grade WS (tinydagan exercises --help)",
+                   add_help=False)
     return parser
 
 
@@ -158,6 +160,9 @@ def main(argv=None):
     if argv and argv[0] == "data":
         from .data import main as data_main
         return data_main(argv[1:])
+    if argv and argv[0] == "exercises":
+        from .exercises.cli import main as exercises_main
+        return exercises_main(argv[1:])
     args = build_parser().parse_args(argv)
     from .experiments import RunFailed
     from .training.trainer import TrainingStopped, train

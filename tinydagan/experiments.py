@@ -38,7 +38,7 @@ from .files import open_regular
 from .serialization import prepare_folder, write_json
 from .training.config import TrainConfig
 from .training.methods import VanillaGAN, get_method
-from .training.run_data import check_class_sizes, load_splits
+from .training.run_data import check_class_sizes, load_splits, splits_fingerprint
 from .training.trainer import train
 
 __all__ = ["Run", "PRESETS", "steps_for", "make_plan", "shard", "run_grid", "merge_folders",
@@ -148,8 +148,9 @@ def _entry(run, result, seconds, base):
             "per_class_accuracy": result["per_class"], "seconds": round(seconds, 1)}
 
 
-def _finished(run_dir, cfg):
-    """The result.json of a finished run with these settings, or None."""
+def _finished(run_dir, cfg, data_fingerprint):
+    """The result.json of a finished run with these settings on these images
+    (``splits_fingerprint``), or None."""
     path = os.path.join(run_dir, "result.json")
     if not os.path.exists(path):
         return None
@@ -159,7 +160,8 @@ def _finished(run_dir, cfg):
         saved = TrainConfig(**result["config"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    same = saved.identity() == cfg.identity() and result.get("steps") == cfg.steps
+    same = (saved.identity() == cfg.identity() and result.get("steps") == cfg.steps
+            and result.get("data_fingerprint") == data_fingerprint)
     return result if same and "test_accuracy" in result else None
 
 
@@ -213,10 +215,12 @@ def run_grid(base, plan, out_dir, out=None, fresh=False, jobs=1):
     settings, version = grid_settings(base), code_version()
     prepare_folder(out_dir)
     entries, progress = {}, _Progress(plan, out)
+    splits = load_splits(base) if plan else None
+    fingerprint = splits_fingerprint(splits) if plan else None   # a result on other images is not reused
     todo = []
     for i, run in enumerate(plan):              # finished runs first: nothing to train
         cfg = _run_config(base, run, out_dir)
-        result = None if fresh else _finished(cfg.out_dir, cfg)
+        result = None if fresh else _finished(cfg.out_dir, cfg, fingerprint)
         if result is None:
             todo.append((i, run, cfg))
             continue
@@ -229,12 +233,11 @@ def run_grid(base, plan, out_dir, out=None, fresh=False, jobs=1):
         entries[i] = _entry(run, result, seconds, base)
         write_results(out_dir, settings, [entries[k] for k in sorted(entries)], version)
 
-    splits = load_splits(base) if todo else None
     if todo:                                    # a size the data cannot give fails before any run
         check_class_sizes(splits["train"], max(run.per_class for _, run, _ in todo),
                           base.val_per_class)
     if jobs > 1 and len(todo) > 1:
-        run_parallel(todo, jobs, progress, record, fresh)
+        run_parallel(todo, jobs, progress, record, fresh, fingerprint)
     else:
         for i, run, cfg in todo:
             progress.line(i, run, f"({run.steps} steps) -> {cfg.out_dir}")
@@ -261,7 +264,7 @@ def worker_environment(jobs, cpus=None):
     return {**os.environ, **{name: str(threads) for name in THREAD_VARIABLES}}
 
 
-def run_parallel(todo, jobs, progress, record, fresh):
+def run_parallel(todo, jobs, progress, record, fresh, data_fingerprint):
     """Train ``todo`` [(plan index, Run, config)] ``jobs`` at a time, each run in a process of
     its own (``python -m tinydagan.experiments CONFIG``) whose output goes to the run's
     ``log.txt``. The parent only starts processes and collects their result.json."""
@@ -283,7 +286,7 @@ def run_parallel(todo, jobs, progress, record, fresh):
             for proc in [p for p in running if p.poll() is not None]:
                 i, run, cfg, log, t0 = running.pop(proc)
                 log.close()
-                result = _finished(cfg.out_dir, cfg)
+                result = _finished(cfg.out_dir, cfg, data_fingerprint)
                 if proc.returncode != 0 or result is None:
                     raise RunFailed(f"run {run.folder} failed (exit code "
                                        f"{proc.returncode}); its output is in "

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import data as tdata
 
-__all__ = ["RunData", "check_class_sizes", "load_splits", "prepare_data"]
+__all__ = ["RunData", "check_class_sizes", "load_splits", "prepare_data", "splits_fingerprint"]
 
 
 def load_splits(cfg):
@@ -75,6 +75,21 @@ class RunData:
             h.update(f"{a.dtype.str}{a.shape}".encode())
             h.update(a.data)
         return h.hexdigest()
+
+
+def splits_fingerprint(splits):
+    """A SHA-256 hex digest of the train and test splits as loaded (images, labels, class
+    names): a run's result.json records it, so that a grid never reports a result computed
+    on other images (another $TINYDAGAN_DATA, replaced files) as finished."""
+    h = hashlib.sha256()
+    for name in ("train", "test"):
+        split = splits[name]
+        h.update(json.dumps([name, list(split.classes)]).encode())
+        for a in (split.images, split.labels):
+            a = np.ascontiguousarray(a)
+            h.update(f"{a.dtype.str}{a.shape}".encode())
+            h.update(a.data)
+    return h.hexdigest()
 
 
 def prepare_data(cfg, splits, extra_labelled=None):

@@ -22,7 +22,7 @@ from .checkpoint import CHECKPOINT_FORMAT, Checkpoint, checkpoint_error, read_ch
 from .config import TrainConfig
 from .evaluate import evaluate, sample_diversity
 from .methods import get_method
-from .run_data import load_splits, prepare_data
+from .run_data import load_splits, prepare_data, splits_fingerprint
 
 __all__ = ["Trainer", "TrainingStopped", "Best", "train", "CHECKPOINT_FORMAT"]
 
@@ -76,7 +76,9 @@ class Trainer:
         prepare_folder(cfg.out_dir)  # writable (or a clear error now, not after training)
 
         # --- the images (data_seed): labelled subset, validation split, test set ---
-        self.data = prepare_data(cfg, splits or load_splits(cfg), extra_labelled)
+        splits = splits or load_splits(cfg)
+        self.data = prepare_data(cfg, splits, extra_labelled)
+        self.splits_fingerprint = splits_fingerprint(splits)   # recorded in result.json
         self.classes, self.K = self.data.classes, self.data.num_classes
         self.data_fingerprint = self.data.fingerprint()
 
@@ -172,7 +174,8 @@ class Trainer:
         cfg = self.cfg
         history, best = self._final_rows()
         result = {"method": cfg.method, "config": json.loads(cfg.to_json()), "steps": self.step,
-                  "train_seconds_this_session": round(train_seconds, 1), "history": history}
+                  "train_seconds_this_session": round(train_seconds, 1), "history": history,
+                  "data_fingerprint": self.splits_fingerprint}
         if self.G is not None:
             result["samples"] = self.save_samples("samples_final.png")
         if self.method.classifier:
