@@ -12,7 +12,9 @@ accuracy. The chosen setting is then measured once on the test set, on other dat
     python examples/classroom_search.py --list
 
 Every candidate is a small grid run by ``run_grid`` under ``runs/search/<name>/``, so an
-interrupted search resumes where it stopped, and the folders of two machines can be merged.
+interrupted search resumes where it stopped. A finished candidate's summary (its settings
+and per-seed validation figures) goes into ``docs/results/classroom_search.json``, which is
+committed: a search continued on another machine skips the candidates listed there.
 
 Two validation figures per run, both from ``result.json``:
     best   the best validation accuracy over the run (what picks the step for the test),
@@ -41,6 +43,7 @@ CANDIDATES = {
 }
 SEARCH_SEEDS = [0, 1, 2]     # the final measurement uses other data seeds
 COMMON = {"val_per_class": 200}
+SUMMARY = os.path.join(os.path.dirname(__file__), "..", "docs", "results", "classroom_search.json")
 
 
 def run_candidate(name, out_root):
@@ -61,15 +64,26 @@ def last_validation(out_root, name, run):
 
 
 def summary(name, results, out_root):
-    base_method, method = CANDIDATES[name][:2]
+    """The candidate's settings, per-seed validation accuracies and paired gains."""
+    base_method, method, n, steps, steps_gan, changes = CANDIDATES[name]
     by = {(r["method"], r["data_seed"]): r for r in results["runs"]}
     seeds = sorted({s for m, s in by if m == method and (base_method, s) in by})
-    line = {"name": name, "seeds": seeds,
+    line = {"name": name, "baseline": base_method, "method": method, "per_class": n,
+            "steps": steps, "steps_gan": steps_gan, "settings": {**COMMON, **changes},
+            "seeds": seeds, "threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
             "seconds_per_seat": sum(r["seconds"] for r in results["runs"]) / max(1, len(seeds))}
     for key, value in (("best", lambda r: r["val_accuracy"]),
                        ("last", lambda r: last_validation(out_root, name, r))):
+        line[f"val_{key}"] = {m: [value(by[m, s]) for s in seeds] for m in (base_method, method)}
         line[key] = paired([value(by[method, s]) - value(by[base_method, s]) for s in seeds])
     return line
+
+
+def load_summaries():
+    if not os.path.exists(SUMMARY):
+        return {}
+    with open(SUMMARY) as f:
+        return {line["name"]: line for line in json.load(f)}
 
 
 def main(argv=None):
@@ -78,6 +92,8 @@ def main(argv=None):
     p.add_argument("names", nargs="*", help=f"candidates to run (default: all): {', '.join(CANDIDATES)}")
     p.add_argument("--out", default=os.path.join("runs", "search"), help="(default: runs/search)")
     p.add_argument("--list", action="store_true", help="list the candidates and stop")
+    p.add_argument("--again", action="store_true",
+                   help="run candidates even if docs/results/classroom_search.json has them")
     args = p.parse_args(argv)
     if args.list:
         for name, (b, m, n, s, sg, ch) in CANDIDATES.items():
@@ -88,10 +104,15 @@ def main(argv=None):
         print(f"classroom_search: unknown candidate(s) {unknown}; expected some of {list(CANDIDATES)}",
               file=sys.stderr)
         return 2
-    lines = []
+    done = load_summaries()
     for name in args.names or CANDIDATES:
+        if name in done and not args.again:
+            print(f"{name}: finished earlier ({SUMMARY})")
+            continue
         results, _ = run_candidate(name, args.out)
-        lines.append(summary(name, results, args.out))
+        done[name] = summary(name, results, args.out)
+        write_json(SUMMARY, [done[k] for k in CANDIDATES if k in done])
+    lines = [done[k] for k in CANDIDATES if k in done]
     print("\ncandidate       seeds  s/seat   gain in validation accuracy (method - baseline), "
           "mean [95% t-interval] positive/k")
     for ln in lines:
@@ -101,7 +122,6 @@ def main(argv=None):
             ci = f"[{d['low']:+.2f}, {d['high']:+.2f}]" if d["low"] is not None else "[-]"
             cells.append(f"{key} {d['mean']:+.2f} {ci} {d['positive']}/{d['k']}")
         print(f"{ln['name']:15s} {len(ln['seeds']):5d} {ln['seconds_per_seat']:7.0f}   " + "   ".join(cells))
-    write_json(os.path.join(args.out, "search.json"), lines)
     return 0
 
 
