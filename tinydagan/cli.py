@@ -2,15 +2,19 @@
 
     tinydagan compare                       # the classroom comparison: C vs DAGAN, 3 data seeds
     tinydagan train --method DAGAN --steps 6000 --out runs/dagan
+    tinydagan augment --data my_images --per-class 100 --out runs/augment   # your own folder
+    tinydagan sample --model runs/augment --per-class 500 --out more_images
     tinydagan data show cifar10 --per-class 8 --out grid.png
     tinydagan <command> --help
 """
 import argparse
 import dataclasses
+import os
 import sys
 
 from .experiments import PRESETS
 from .training.config import TrainConfig, flag
+from .sample import GENERATOR_FILE
 from .training.methods import METHODS
 
 COMPARE_DEFAULTS = dict(methods=["C", "DAGAN"], per_class=[50], data_seeds=[0, 1, 2], steps=1500,
@@ -101,11 +105,101 @@ def build_parser():
                                    "Re-running the same command resumes from the checkpoint.")
     _add_config_options(p, out_dir="runs/train")
 
+    p = sub.add_parser("augment", help="train DAGAN on your labelled folder, write generated "
+                                       "images per class, and say whether they helped",
+                       description=AUGMENT_DESCRIPTION, epilog=AUGMENT_EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", required=True, metavar="FOLDER|cifar10|svhn",
+                   help="an image folder FOLDER/<class>/*.png|jpg|jpeg (grey, RGBA and palette "
+                        "images are converted to RGB), or cifar10 / svhn (found through "
+                        "$TINYDAGAN_DATA, then datasets/; write ./cifar10 for a folder of that "
+                        "name)")
+    p.add_argument("--per-class", type=int, default=100, dest="generated_per_class", metavar="N",
+                   help="generated PNGs written per class into OUT/<class>/ (default: 100)")
+    p.add_argument("--labelled-per-class", type=int, default=None, metavar="L",
+                   help="real images per class each run trains on (default: a folder's smallest "
+                        "class after its test and validation images; 50 for cifar10 / svhn)")
+    p.add_argument("--val-per-class", type=int, default=None, dest="val_given", metavar="V",
+                   help="validation images per class, drawn out of the training images to choose "
+                        "each run's step (default: a folder's test split size, at most 100; 100 "
+                        "for cifar10 / svhn)")
+    p.add_argument("--data-seeds", nargs="+", type=int, default=[0, 1, 2],
+                   help="one labelled subset per data seed, at least two: the verdict is a 95%% "
+                        "interval over them (default: 0 1 2)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="C's steps (default: the rule of compare: 1500 at 50 per class, x "
+                        "sqrt(n / 50) above)")
+    p.add_argument("--steps-gan", type=int, default=None, help="DAGAN's steps (default: 2 x C's)")
+    p.add_argument("--with-aug", action="store_true",
+                   help="also compare C_aug and DAGAN_aug (classic crop + flip augmentation)")
+    p.add_argument("--sample-seed", type=int, default=0,
+                   help="seed of the images written to OUT/<class>/ (default: 0)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the split, the runs and their estimated time, then stop")
+    p.add_argument("--jobs", type=int, default=1, metavar="J",
+                   help="train J runs at once (as compare --jobs; default: 1)")
+    _add_config_options(p, skip=("method", "dataset", "data_root", "per_class", "val_per_class",
+                                 "steps", "data_seed", "only_class", "per_class_gan_steps",
+                                 "gan_samples_per_class"), out_dir="runs/augment")
+
+    p = sub.add_parser("sample", help="draw more images from a saved generator, without training",
+                       description="Rebuild the generator that 'tinydagan augment' saved (or a "
+                                   "DAGAN run of 'tinydagan train') and write --per-class PNGs of "
+                                   "every class into OUT/<class>/s<seed>_<index>.png, with a grid "
+                                   "OUT/samples.png. The same --seed draws the same images.")
+    p.add_argument("--model", required=True,
+                   help=f"an augment --out folder or a run folder holding {GENERATOR_FILE}, or "
+                        f"the file itself")
+    p.add_argument("--per-class", type=int, default=100, help="images per class (default: 100)")
+    p.add_argument("--out", required=True, help="where to write <class>/ folders of PNGs")
+    p.add_argument("--seed", type=int, default=1,
+                   help="seed of the draw (default: 1; augment wrote its images with "
+                        "--sample-seed, 0 unless given: that seed draws the same images again)")
+
     sub.add_parser("data", help="download, check and look at datasets (tinydagan data --help)",
                    add_help=False)
     sub.add_parser("exercises", help="graded exercises: new WS, grade WS (tinydagan exercises --help)",
                    add_help=False)
     return parser
+
+
+AUGMENT_DESCRIPTION = """\
+Does GAN augmentation help on your images? Train C (a plain classifier) and DAGAN (whose
+classifier trains beside a class-conditional generator) on the same labelled subset of
+your data, one subset per data seed; test both on images held out of it; write images
+that DAGAN's generator draws for every class; and say, in one sentence, whether DAGAN
+helped.
+
+The split: an image folder holds out a test split (a fifth of its smallest class, from
+every class; the same images for every data seed). From the rest each data seed draws a
+validation split (it chooses each run's step, never the test split) and a balanced
+labelled subset: every class gives as many images as the smallest class has left, so no
+class outweighs another (larger classes keep images no run trains on; the split printed
+before training says how many). cifar10 and svhn use their official test sets.
+Before training it prints the split and the time the runs should take on this machine;
+re-running the same command skips finished runs and resumes an interrupted one."""
+
+AUGMENT_EPILOG = """\
+What it writes to --out (OUT):
+  OUT/<class>/s0_00000.png ...  N generated images per class (--per-class N)
+  OUT/samples.png               the first ten of every class, one row per class
+  OUT/generator.npz             the generator (first data seed's DAGAN run): 'tinydagan
+                                sample --model OUT --per-class M --out DIR' draws more
+  OUT/report.md, report.json    the answer, below
+  OUT/runs/                     every training run and the grid's results.json
+
+What the report means:
+  test accuracy of C and DAGAN per data seed, and the gain DAGAN - C paired by data seed
+  (same images for both) with its 95% t-interval over the seeds. The sentence reads the
+  interval: entirely above zero "DAGAN helped", entirely below "DAGAN hurt", containing
+  zero "no measurable difference" (more data seeds or images narrow it).
+  CAS (classification accuracy score): a C trained on generated images only, as many per
+  class as the real subset, tested on the real test split. Close to C's accuracy on real
+  images, the samples carry their class; close to chance, they do not. It needs no
+  Inception network, so it runs on a CPU.
+
+Example (a few minutes on a laptop; a demonstration, not a measurement):
+  tinydagan augment --data my_images --per-class 20 --steps 300 --data-seeds 0 1"""
 
 
 def _describe(preset):
@@ -150,6 +244,53 @@ def _compare(args):
     run_grid(base, plan, base.out_dir, fresh=args.fresh, jobs=args.jobs)
 
 
+def _augment(args):
+    """Settings (TrainConfig < flags), the split (printed, checked before any image is
+    decoded for a folder), the estimate, then ``augment.augment``."""
+    from .augment import Augmentation, augment, data_source, dataset_split, estimate, folder_split
+    from .progress import format_seconds
+    from .training.run_data import load_splits
+    dataset, root = data_source(args.data)
+    names = {f.name for f in dataclasses.fields(TrainConfig)} - {"steps"}  # --steps: C's steps
+    base = TrainConfig(**{k: v for k, v in vars(args).items() if k in names}, dataset=dataset,
+                       data_root=root, steps=COMPARE_DEFAULTS["steps"])
+    split = (folder_split(root, args.val_given, args.labelled_per_class)
+             if dataset == "folder" else None)
+    splits = load_splits(base)       # decodes a folder: an unreadable image is named here
+    split = split or dataset_split(dataset, splits, args.val_given, args.labelled_per_class)
+    base = base.replace(per_class=split.per_class, val_per_class=split.val_per_class)
+    job = Augmentation(base, base.out_dir, args.generated_per_class, tuple(args.data_seeds),
+                       args.steps, args.steps_gan, args.with_aug, args.sample_seed)
+    if args.jobs < 1:
+        raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
+    print("\n".join(split.describe()))
+    seconds, todo, cas = estimate(job, splits, args.fresh)
+    steps = ", ".join(f"{r.method} {r.steps}" for r in job.plan()[:2 * len(job.pairs)])
+    left = (f"{len(todo) + len(cas)} to train, about {format_seconds(seconds)} on this machine "
+            f"({base.image_size}x{base.image_size}, width {base.width})" if todo or cas
+            else "all finished earlier")
+    print(f"runs: {', '.join(m for pair in job.pairs for m in reversed(pair))} on data seeds "
+          f"{' '.join(map(str, job.data_seeds))} ({steps} steps), then one CAS run per data "
+          f"seed (C on generated images only): {left}", flush=True)
+    if args.dry_run:
+        print("nothing was trained (--dry-run)")
+        return
+    augment(job, split, splits, fresh=args.fresh, jobs=args.jobs)
+
+
+def _sample(args):
+    from .sample import draw, load_generator, save_sample_grid, write_images
+    from .serialization import prepare_folder
+    saved = load_generator(args.model)
+    images, labels = draw(saved, args.per_class, args.seed)
+    prepare_folder(args.out)
+    write_images(args.out, images, labels, saved.classes, args.seed)
+    save_sample_grid(os.path.join(args.out, "samples.png"), images, labels, saved.classes)
+    print(f"wrote {args.per_class} images per class of {len(saved.classes)} classes to "
+          f"{os.path.join(args.out, '<class>', f's{args.seed}_*.png')} and "
+          f"{os.path.join(args.out, 'samples.png')} (generator: {saved.path})")
+
+
 def _config(args):
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     return TrainConfig(**{k: v for k, v in vars(args).items() if k in names})
@@ -171,6 +312,10 @@ def main(argv=None):
             train(_config(args), fresh=args.fresh)
         elif args.command == "compare":
             _compare(args)
+        elif args.command == "augment":
+            _augment(args)
+        elif args.command == "sample":
+            _sample(args)
         elif args.command == "merge":
             from .experiments import merge_folders
             results = merge_folders(args.folders, args.out)

@@ -42,8 +42,8 @@ from .training.run_data import check_class_sizes, load_splits, splits_fingerprin
 from .training.trainer import train
 
 __all__ = ["Run", "PRESETS", "steps_for", "make_plan", "shard", "run_grid", "merge_folders",
-           "grid_settings", "load_results", "estimate_seconds", "code_version",
-           "run_parallel", "RunFailed", "worker_environment", "THREAD_VARIABLES"]
+           "grid_settings", "run_config", "finished_result", "load_results", "estimate_seconds",
+           "code_version", "run_parallel", "RunFailed", "worker_environment", "THREAD_VARIABLES"]
 
 # Each preset is a set of compare settings; flags given on the command line override them.
 PRESETS = {
@@ -148,7 +148,7 @@ def _entry(run, result, seconds, base):
             "per_class_accuracy": result["per_class"], "seconds": round(seconds, 1)}
 
 
-def _finished(run_dir, cfg, data_fingerprint):
+def finished_result(run_dir, cfg, data_fingerprint):
     """The result.json of a finished run with these settings on these images
     (``splits_fingerprint``), or None."""
     path = os.path.join(run_dir, "result.json")
@@ -174,7 +174,9 @@ def write_results(out_dir, settings, runs, version):
     return results
 
 
-def _run_config(base, run, out_dir):
+def run_config(base, run, out_dir):
+    """The TrainConfig of ``run``: ``base`` with the run's method, n, data seed and steps,
+    written to ``out_dir/<run.folder>``."""
     return base.replace(method=run.method, per_class=run.per_class, data_seed=run.data_seed,
                         steps=run.steps, out_dir=os.path.join(out_dir, run.folder))
 
@@ -219,8 +221,8 @@ def run_grid(base, plan, out_dir, out=None, fresh=False, jobs=1):
     fingerprint = splits_fingerprint(splits) if plan else None   # a result on other images is not reused
     todo = []
     for i, run in enumerate(plan):              # finished runs first: nothing to train
-        cfg = _run_config(base, run, out_dir)
-        result = None if fresh else _finished(cfg.out_dir, cfg, fingerprint)
+        cfg = run_config(base, run, out_dir)
+        result = None if fresh else finished_result(cfg.out_dir, cfg, fingerprint)
         if result is None:
             todo.append((i, run, cfg))
             continue
@@ -286,7 +288,7 @@ def run_parallel(todo, jobs, progress, record, fresh, data_fingerprint):
             for proc in [p for p in running if p.poll() is not None]:
                 i, run, cfg, log, t0 = running.pop(proc)
                 log.close()
-                result = _finished(cfg.out_dir, cfg, data_fingerprint)
+                result = finished_result(cfg.out_dir, cfg, data_fingerprint)
                 if proc.returncode != 0 or result is None:
                     raise RunFailed(f"run {run.folder} failed (exit code "
                                        f"{proc.returncode}); its output is in "

@@ -4,7 +4,9 @@ class, the paper's numbers dashed).
 
 A paired difference is taken per data seed (the same images for both methods), so the
 subset's own luck cancels; its 95% interval is mean +- t(0.975, k - 1) * std / sqrt(k) over
-the k data seeds. An interval that excludes 0 is a difference this grid can see.
+the k data seeds. An interval that excludes 0 is a difference this grid can see, and
+``verdict`` reads it as one word: above zero "helped", below "hurt", around it "no
+measurable difference".
 """
 import os
 
@@ -13,8 +15,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .serialization import atomic_write, write_text
 
-__all__ = ["PAPER_TABLES", "PAPER_TABLE_NAMES", "t_quantile_975", "paired", "cells", "format_report", "plot_accuracy",
-           "write_report"]
+__all__ = ["PAPER_TABLES", "PAPER_TABLE_NAMES", "t_quantile_975", "paired", "VERDICTS", "verdict",
+           "verdict_sentence", "cells", "format_report", "plot_accuracy", "write_report"]
 
 # Test accuracy (%) from the paper (docs/paper.md): Table 3 (CIFAR-10), Table 4 (SVHN).
 PAPER_TABLES = {
@@ -59,6 +61,36 @@ def paired(diffs):
         half = t_quantile_975(k - 1) * out["std"] / np.sqrt(k)
         out["low"], out["high"] = out["mean"] - half, out["mean"] + half
     return out
+
+
+VERDICTS = ("helped", "hurt", "no measurable difference")
+
+
+def verdict(d):
+    """What a paired interval ``d`` (``paired``) says: "helped" if it lies above zero, "hurt"
+    if below, "no measurable difference" if it contains zero (an end at exactly 0 included)."""
+    if d["low"] is None:
+        raise ValueError(f"a verdict needs a 95% interval, so at least two data seeds; got "
+                         f"{d['k']}")
+    if d["low"] > 0:
+        return "helped"
+    if d["high"] < 0:
+        return "hurt"
+    return "no measurable difference"
+
+
+def verdict_sentence(method, baseline, d):
+    """One plain sentence for ``method`` against ``baseline`` from their paired test-accuracy
+    differences ``d`` (``paired``, in points)."""
+    word = verdict(d)
+    interval = f"95% interval {d['low']:+.2f} to {d['high']:+.2f}"
+    if word == "no measurable difference":
+        return (f"No measurable difference: {method}'s mean gain over {baseline} was "
+                f"{d['mean']:+.2f} points over {d['k']} data seeds, and its {interval} contains "
+                f"zero.")
+    side = "above" if word == "helped" else "below"
+    return (f"{method} {word}: its test accuracy was {abs(d['mean']):.2f} points {side} "
+            f"{baseline}'s on average over {d['k']} data seeds ({interval}, all {side} zero).")
 
 
 def cells(results):

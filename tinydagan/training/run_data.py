@@ -11,7 +11,15 @@ import numpy as np
 
 from .. import data as tdata
 
-__all__ = ["RunData", "check_class_sizes", "load_splits", "prepare_data", "splits_fingerprint"]
+__all__ = ["RunData", "check_class_sizes", "folder_test_per_class", "load_splits", "prepare_data",
+           "splits_fingerprint"]
+
+
+def folder_test_per_class(counts):
+    """Images per class an image folder holds out as its test split: a fifth of its smallest
+    class (at least 1), the same number from every class, so that the test split is balanced
+    even when the classes are not."""
+    return max(1, int(min(counts)) // 5)
 
 
 def load_splits(cfg):
@@ -19,7 +27,7 @@ def load_splits(cfg):
     if cfg.dataset == "folder":  # a user's own images: hold a test set out of them
         full = tdata.load_dataset("folder", size=cfg.image_size, root=cfg.data_root)
         counts = np.bincount(full.labels, minlength=full.num_classes)
-        test_per_class = max(1, int(counts.min()) // 5)
+        test_per_class = folder_test_per_class(counts)
         if counts.min() <= test_per_class:  # a class of 1 image: it would all go to the test set
             raise ValueError(
                 f"class '{full.classes[int(counts.argmin())]}' of the image folder has only "

@@ -17,6 +17,7 @@ import numpy as np
 from .. import data as tdata
 from ..optim import EMA, Adam
 from ..progress import eta_seconds, format_seconds
+from ..sample import GENERATOR_FILE, save_generator
 from ..serialization import prepare_folder, save_npz, write_json
 from .checkpoint import CHECKPOINT_FORMAT, Checkpoint, checkpoint_error, read_checkpoint
 from .config import TrainConfig
@@ -63,6 +64,7 @@ class Trainer:
                          Re-running the same command resumes from it and ends with the same
                          numbers as an uninterrupted run.
         samples_*.png    one row per class from the generator (GAN methods)
+        generator.npz    G at the last step, for a conditional G (``sample.py``)
         model.npz        the evaluation weights (EMA, at the best validation step)
         result.json      accuracies, per-class accuracy, confusion matrix, config, history
     """
@@ -178,6 +180,9 @@ class Trainer:
                   "data_fingerprint": self.splits_fingerprint}
         if self.G is not None:
             result["samples"] = self.save_samples("samples_final.png")
+        if self.G is not None and self.G.num_classes:  # 'tinydagan sample' draws from it
+            result["generator"] = save_generator(os.path.join(cfg.out_dir, GENERATOR_FILE),
+                                                 self.G, cfg, self.classes)
         if self.method.classifier:
             if best is None:  # no validation split (val_per_class 0): use the final weights
                 best = Best(None, self.step, self.ema.weights())
