@@ -98,6 +98,13 @@ def test_classes_of_different_sizes_train_on_balanced_subsets_and_say_so(tmp_pat
      "--labelled-per-class 7 + --val-per-class 2 = 9 images per class are needed, but class "
      "'ant' has 10 images: 2 held out for the test split and 8 are left for training"),
     ({"ant": 10, "bee": 10}, ["--data-seeds", "0"], "--data-seeds needs at least two different"),
+    ({"ant": 10, "bee": 10}, ["--data-seeds", "0", "-1"], "--data-seeds must be >= 0, got -1"),
+    ({"ant": 10, "bee": 10}, ["--per-class", "0"], "--per-class must be >= 1, got 0"),
+    ({"ant": 10, "bee": 10}, ["--steps-gan", "0"], "--steps-gan must be >= 1, got 0"),
+    ({"ant": 10, "bee": 10}, ["--labelled-per-class", "0"], "--labelled-per-class must be >= 1"),
+    ({"ant": 10, "bee": 10}, ["--val-per-class", "-1"], "--val-per-class must be >= 0, got -1"),
+    ({"ant": 10, "bee": 10}, ["--jobs", "0"], "--jobs must be >= 1, got 0"),
+    ({"ant": 10, "bee": 10}, ["--width", "9"], "--width must be finite and in (0, 4.0]"),
 ])
 def test_a_folder_too_small_is_refused_with_its_numbers_before_anything_is_written(
         tmp_path, capsys, isolated_cache, sizes, flags, message):
@@ -313,7 +320,7 @@ def test_augment_a_folder_end_to_end_resumes_and_is_deterministic(tmp_path, caps
         assert sorted(os.listdir(out / name)) == [f"s0_0000{i}.png" for i in range(3)]
     assert Image.open(out / "samples.png").size[0] > 0
     assert load_generator(out).classes == ("ant", "bee", "cat")
-    assert (out / "runs" / "CAS_n7_data1" / "result.json").exists()
+    assert (out / "runs" / "CAS_n7_data1_gen4" / "result.json").exists()
 
     # the same command again: nothing trains, the same report
     assert cli.main(command) == 0
@@ -335,6 +342,15 @@ def test_augment_a_folder_end_to_end_resumes_and_is_deterministic(tmp_path, caps
     assert cli.main([*command[:-len(TINY) - 2], "--out", str(other), *TINY]) == 0
     assert _numbers(json.loads((other / "report.json").read_text())) == _numbers(report)
     assert _png_bytes(other) == _png_bytes(out)
+
+    # more DAGAN steps: its runs resume and extend, C's are kept, the CAS of the new generators
+    longer = [("6" if previous == "--steps-gan" else flag) for previous, flag in
+              zip([None] + command, command)]
+    assert cli.main(longer) == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert printed.count("(finished earlier)") == 2 and printed.count("resuming from") == 2
+    assert json.loads((out / "report.json").read_text())["settings"]["steps"]["DAGAN"] == 6
+    assert (out / "runs" / "CAS_n7_data1_gen6" / "result.json").exists()
 
 
 @pytest.mark.slow

@@ -19,9 +19,9 @@ augmentation as a command.) It answers the question practitioners ask of GAN aug
    ``OUT/runs/``: resumable, a finished run is skipped.
 3. **The classification accuracy score (CAS)** of each data seed's generator (Ravuri &
    Vinyals 2019): a C trained on generated images only, as many per class as the real
-   subset, scored on the real test split (``OUT/runs/CAS_n<n>_data<seed>/``). Near C's
-   accuracy on real images: the samples carry their class; near chance: they do not.
-   It needs no Inception network, so it runs on a CPU.
+   subset, scored on the real test split (``OUT/runs/CAS_n<n>_data<seed>_gen<G's steps>/``).
+   Near C's accuracy on real images: the samples carry their class; near chance: they do
+   not. It needs no Inception network, so it runs on a CPU.
 4. **The images**: ``per_class`` PNGs per class from the first data seed's generator into
    ``OUT/<class>/`` (``sample.py``), a grid ``OUT/samples.png``, the generator itself in
    ``OUT/generator.npz`` (``tinydagan sample`` draws more from it).
@@ -94,12 +94,15 @@ class SplitPlan:
                      f"test split: {self.test[0]} images per class (a fifth of the smallest class, "
                      f"drawn once: the same images for every data seed)"]
         else:
-            lines = [f"data: {self.data}: {len(self.classes)} classes, {min(self.pool)} to "
-                     f"{max(self.pool)} training images per class",
+            sizes = (f"{min(self.pool)}" if min(self.pool) == max(self.pool)
+                     else f"{min(self.pool)} to {max(self.pool)}")
+            lines = [f"data: {self.data}: {len(self.classes)} classes, {sizes} training images "
+                     f"per class",
                      f"test split: the official test set ({sum(self.test)} images)"]
-        lines.append(f"each data seed draws from the rest {self.val_per_class} validation images "
-                     f"per class (to choose each run's step) and a balanced labelled subset of "
-                     f"{self.per_class} per class (what C and DAGAN train on)")
+        lines.append(f"each data seed draws {self.val_per_class} validation images per class (to "
+                     f"choose each run's step) and a balanced labelled subset of {self.per_class} "
+                     f"per class (what C and DAGAN train on) from the "
+                     f"{'rest' if self.folder else 'training images'}")
         if self.folder:
             smallest = self.classes[int(np.argmin(self.pool))]
             lines.append(
@@ -188,10 +191,12 @@ class Augmentation:
         if len(self.data_seeds) < 2 or len(set(self.data_seeds)) != len(self.data_seeds):
             raise ValueError(f"--data-seeds needs at least two different seeds (the verdict comes "
                              f"from a 95% interval over them), got {list(self.data_seeds)}")
-        if not isinstance(self.per_class, int) or self.per_class < 1:
-            raise ValueError(f"--per-class must be >= 1, got {self.per_class}")
-        if self.sample_seed < 0:
-            raise ValueError(f"--sample-seed must be >= 0, got {self.sample_seed}")
+        for name, value, least in [("--per-class", self.per_class, 1),
+                                   ("--steps", self.steps, 1), ("--steps-gan", self.steps_gan, 1),
+                                   ("--sample-seed", self.sample_seed, 0),
+                                   *(("--data-seeds", s, 0) for s in self.data_seeds)]:
+            if value is not None and value < least:   # None: not given (the default decides)
+                raise ValueError(f"{name} must be >= {least}, got {value}")
 
     @property
     def pairs(self):
@@ -210,11 +215,14 @@ class Augmentation:
 
     def cas_config(self, plan, data_seed):
         """The CAS run of ``data_seed``: C's settings and steps, no validation split (its
-        training images are all generated; the final weights are scored)."""
-        c = next(r for r in plan if r.method == "C" and r.data_seed == data_seed)
+        training images are all generated; the final weights are scored). Its folder names
+        the generator's steps: a DAGAN run extended to more steps has another generator, so
+        its CAS is another run (never resumed from the old generator's checkpoint)."""
+        c, dagan = (next(r for r in plan if r.method == m and r.data_seed == data_seed)
+                    for m in ("C", "DAGAN"))
+        folder = f"CAS_n{c.per_class}_data{data_seed}_gen{dagan.steps}"
         return self.base.replace(method="C", data_seed=data_seed, steps=c.steps, val_per_class=0,
-                                 out_dir=os.path.join(self.runs_dir, f"CAS_n{c.per_class}_data"
-                                                                     f"{data_seed}"))
+                                 out_dir=os.path.join(self.runs_dir, folder))
 
 
 def estimate(job, splits, fresh=False):

@@ -101,8 +101,10 @@ def build_parser():
 
     p = sub.add_parser("train", help="train and evaluate one method",
                        description="Train one method, evaluate it on the test set, and write "
-                                   "checkpoint.npz, model.npz, result.json and sample grids to --out. "
-                                   "Re-running the same command resumes from the checkpoint.")
+                                   "checkpoint.npz, model.npz, result.json and sample grids to --out "
+                                   "(and generator.npz for DAGAN / DAGAN_aug: 'tinydagan sample' "
+                                   "draws from it). Re-running the same command resumes from the "
+                                   "checkpoint.")
     _add_config_options(p, out_dir="runs/train")
 
     p = sub.add_parser("augment", help="train DAGAN on your labelled folder, write generated "
@@ -249,6 +251,7 @@ def _augment(args):
     decoded for a folder), the estimate, then ``augment.augment``."""
     from .augment import Augmentation, augment, data_source, dataset_split, estimate, folder_split
     from .progress import format_seconds
+    from .serialization import prepare_folder
     from .training.run_data import load_splits
     dataset, root = data_source(args.data)
     names = {f.name for f in dataclasses.fields(TrainConfig)} - {"steps"}  # --steps: C's steps
@@ -263,6 +266,8 @@ def _augment(args):
                        args.steps, args.steps_gan, args.with_aug, args.sample_seed)
     if args.jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
+    if not args.dry_run:
+        prepare_folder(job.out_dir)  # writable (or one error now, not after the estimate)
     print("\n".join(split.describe()))
     seconds, todo, cas = estimate(job, splits, args.fresh)
     steps = ", ".join(f"{r.method} {r.steps}" for r in job.plan()[:2 * len(job.pairs)])
