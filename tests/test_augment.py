@@ -12,12 +12,12 @@ from PIL import Image
 
 from tinydagan import cli
 from tinydagan.augment import OWN_NAMES, folder_split
-from tinydagan.data import load_image_folder
+from tinydagan.data import load_image_folder, to_float_nchw
 from tinydagan.models import Generator
 from tinydagan.report import VERDICTS, paired, verdict, verdict_sentence
 from tinydagan.sample import GENERATOR_FILE, draw, load_generator, save_generator, write_images
 from tinydagan.serialization import load_npz, save_npz
-from tinydagan.training import TrainConfig
+from tinydagan.training import TrainConfig, load_splits, prepare_data
 
 from data_fixtures import isolated_cache, write_image_folder  # noqa: F401  (a pytest fixture)
 from training_fixtures import tiny_cifar  # noqa: F401  (a pytest fixture)
@@ -84,6 +84,27 @@ def test_classes_of_different_sizes_train_on_balanced_subsets_and_say_so(tmp_pat
     assert "8 images of larger classes are not trained on" in text
     smaller = folder_split(root, val_per_class=2, per_class=3)
     assert (smaller.val_per_class, smaller.per_class, smaller.unused) == (2, 3, 26 - 3 * 5)
+
+
+def test_the_folder_test_split_is_fixed_and_validation_comes_from_the_rest(tmp_path,
+                                                                          isolated_cache):
+    root = write_sized_folder(tmp_path / "images", {"ant": 12, "bee": 7, "cat": 10})
+    split = folder_split(root)
+    cfg = TrainConfig(dataset="folder", data_root=str(root), per_class=split.per_class,
+                      val_per_class=split.val_per_class)
+    splits = load_splits(cfg)
+    assert np.bincount(splits["test"].labels).tolist() == list(split.test)
+    assert np.bincount(splits["train"].labels).tolist() == list(split.pool)
+    test = {x.tobytes() for x in to_float_nchw(splits["test"].images)}
+    seen = []
+    for data_seed in (0, 1):
+        data = prepare_data(cfg.replace(data_seed=data_seed), splits)
+        np.testing.assert_array_equal(data.test_x, to_float_nchw(splits["test"].images))
+        val, labelled = ({x.tobytes() for x in a} for a in (data.val_x, data.train_x))
+        assert len(val) == 3 * split.val_per_class and len(labelled) == 3 * split.per_class
+        assert not (val & test) and not (labelled & test) and not (val & labelled)
+        seen.append(labelled)
+    assert seen[0] != seen[1]                       # each data seed its own subset
 
 
 @pytest.mark.parametrize("sizes, flags, message", [
