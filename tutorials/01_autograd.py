@@ -1,6 +1,7 @@
 """Tutorial 01: automatic differentiation with tinydagan's Tensor.
 
 Run:  python tutorials/01_autograd.py          (a few seconds; needs no dataset)
+      The ``# %%`` lines split it into cells: it also opens as a notebook (VS Code, Jupyter).
 
 What you will see
 1. A Tensor is a numpy array plus the memory of how it was made.
@@ -10,6 +11,7 @@ What you will see
 5. Writing your own differentiable ``Function`` and checking it with ``gradcheck``,
    including what the failure message looks like when the backward is wrong.
 """
+# %% Setup
 import numpy as np
 
 import tinydagan as td
@@ -22,18 +24,20 @@ def section(title):
     print(f"\n=== {title} " + "=" * max(0, 70 - len(title)))
 
 
-# ----------------------------------------------------------------------------------------------
+# %% 1. Tensors
 section("1. Tensors")
 a = Tensor(np.array([[1, 2], [3, 4]], dtype=np.float32), requires_grad=True)  # (2, 2)
-b = td.tensor([[0.5, 0.5], [0.5, 0.5]])     # a Python list of floats is a float64 array ...
-i = td.tensor(np.arange(4))                  # ... integers become float32
+b = td.tensor([[0.5, 0.5], [0.5, 0.5]])     # a Python list of floats becomes float32 ...
+i = td.tensor(np.arange(4))                  # ... so do integers ...
+d = td.tensor(np.array([0.5, 0.25]))         # ... but a float64 ndarray stays float64
 print("a =", a)
 print("a.shape =", a.shape, " a.dtype =", a.dtype, " a.is_leaf =", a.is_leaf)
-print("b.dtype =", b.dtype, "(float64 data stays float64: gradient checks need it)")
-print("i.dtype =", i.dtype, "(everything that is not float64 becomes float32, the training dtype)")
+print("b.dtype =", b.dtype, "(a list of floats: float32, the training dtype)")
+print("i.dtype =", i.dtype, "(integers: float32 too)")
+print("d.dtype =", d.dtype, "(float64 data stays float64: gradient checks need it)")
 print("a.data is a plain numpy array:", type(a.data).__name__)
 
-# ----------------------------------------------------------------------------------------------
+# %% 2. A tiny graph and backward()
 section("2. A tiny graph and backward()")
 # f(x, w, c) = sum(tanh(x * w + c))  -- one neuron's pre-activation, squashed, summed
 x = Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)  # float64 so the check below is exact
@@ -54,7 +58,7 @@ print("c.grad =", c.grad, "          by hand:", dfdh.sum(),
 assert np.allclose(x.grad, dfdh * w.data) and np.allclose(c.grad, dfdh.sum())
 print("h.grad =", h.grad, "(interior nodes keep no .grad; only leaves do)")
 
-# ----------------------------------------------------------------------------------------------
+# %% 3. Accumulation: a node used twice
 section("3. Accumulation: a node used twice")
 # g(u) = u*u + u  uses u three times; dg/du = 2u + 1. The engine must ADD the contributions.
 u = Tensor(np.array([3.0]), requires_grad=True)
@@ -69,7 +73,7 @@ print("after a second backward of 10*u: u.grad =", u.grad, "= 7 + 10 (accumulate
 u.grad = None  # what zero_grad() does for each parameter
 print("after clearing: u.grad =", u.grad)
 
-# ----------------------------------------------------------------------------------------------
+# %% 4. no_grad(): no graph, no gradients
 section("4. no_grad(): no graph, no gradients")
 with no_grad():
     z = x * w + c
@@ -82,7 +86,7 @@ print("Use no_grad() for evaluation and for drawing samples from the generator: 
 print("memory of every intermediate array the backward pass would need.")
 
 
-# ----------------------------------------------------------------------------------------------
+# %% 5. Your own Function, checked with gradcheck
 section("5. Your own Function, checked with gradcheck")
 
 
@@ -127,7 +131,7 @@ else:
     raise SystemExit("expected the broken backward to fail gradcheck")
 print("The message names the input, the element, and both values: start debugging there.")
 
-# ----------------------------------------------------------------------------------------------
+# %% Summary
 section("Summary")
 print("""- A Tensor wraps an ndarray; operations on Tensors that require grad record a graph.
 - backward() walks the graph once in topological order and applies each Function's backward.
@@ -137,10 +141,13 @@ print("""- A Tensor wraps an ndarray; operations on Tensors that require grad re
 - A new op is a Function with forward(ctx, ...) / backward(ctx, grad_output); gradcheck in
   float64 tells you exactly where a wrong backward disagrees with finite differences.""")
 section("Exercises")
-print("""1. Write a Function for x**3 and gradcheck it. Then return 3*x instead of 3*x**2 in
-   backward: which element does gradcheck report first, and why that one?
-2. In section 3, replace `u * u + u` by `(u * u).sum() + u.sum()` and predict u.grad.
-3. Run gradcheck on float32 inputs (Tensor(..., dtype=np.float32)). What happens, and why
-   does gradcheck insist on float64 (see tinydagan/gradcheck.py)?
-4. Read Tensor._topological_order in tinydagan/tensor.py: what would go wrong if a node's
-   backward ran before ALL the nodes that use it had sent their gradients?""")
+print("""1. (10 min) Write a Function for x**3 and gradcheck it. Then return 3*x instead of
+   3*x**2 in backward: which element does gradcheck report first, and why that one?
+2. (5 min) In section 3, replace `u * u + u` by `(u * u).sum() + u.sum()` and predict u.grad
+   before you run it.
+3. (5 min) Run gradcheck on float32 inputs (Tensor(..., dtype=np.float32)). What happens,
+   and why does gradcheck insist on float64 (see tinydagan/gradcheck.py)?
+4. (10 min) Read topological_order in tinydagan/tensor.py: what would go wrong if a node's
+   backward ran before ALL the nodes that use it had sent their gradients?
+Graded, with `python -m tinydagan.exercises new my_work` then `grade my_work`: the tasks
+elementwise_backward, unbroadcast, matmul_backward, reductions and backward (about 80 min).""")

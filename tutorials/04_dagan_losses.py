@@ -1,6 +1,7 @@
-"""Tutorial 03: the DAGAN losses on made-up logits, term by term.
+"""Tutorial 04: the DAGAN losses on made-up logits, term by term.
 
-Run:  python tutorials/03_dagan_losses.py        (a second; needs no dataset)
+Run:  python tutorials/04_dagan_losses.py        (a second; needs no dataset)
+      The ``# %%`` lines split it into cells: it also opens as a notebook (VS Code, Jupyter).
 
 DAGAN's discriminator D has 2K outputs: index y (0..K-1) means "a REAL image of class y",
 index y+K means "a GENERATED image of class y". With p = softmax(logits):
@@ -15,6 +16,7 @@ index y+K means "a GENERATED image of class y". With p = softmax(logits):
 We compute each one by hand with numpy and compare with tinydagan.losses, then move the
 logits and watch the losses (and their gradients) respond.
 """
+# %% Setup
 import numpy as np
 
 from tinydagan import Tensor, losses
@@ -41,7 +43,7 @@ def show_probs(title, logits):
         print(f"  image {n}: " + " ".join(f"{v:7.3f}" for v in row))
 
 
-# ----------------------------------------------------------------------------------------------
+# %% 1. The 2K outputs
 section("1. The 2K outputs")
 # Two real images (classes 0 and 2) and two generated images (classes 1 and 2).
 logits_real = np.array([[2.0, 0.1, -1.0, 0.5, -0.5, -1.0],     # a confident "real 0"
@@ -55,7 +57,7 @@ print(f"K = {K} classes, logits (N, 2K) = {logits_real.shape}; real labels {y_re
 show_probs("p = softmax(logits), real images:", logits_real)
 show_probs("p = softmax(logits), generated images:", logits_fake)
 
-# ----------------------------------------------------------------------------------------------
+# %% 2. L_D (eq. 3): real -> y, generated -> y+K
 section("2. L_D (eq. 3): real -> y, generated -> y+K")
 p_real, p_fake = softmax(logits_real), softmax(logits_fake)
 n = np.arange(2)
@@ -67,7 +69,7 @@ L_D = losses.dagan_discriminator_loss(Tensor(logits_real), y_real, Tensor(logits
 print(f"  L_D by hand {real_term + fake_term:.4f} | tinydagan.losses {L_D.item():.4f}")
 assert np.isclose(L_D.item(), real_term + fake_term)
 
-# ----------------------------------------------------------------------------------------------
+# %% 3. L_c (eqs. 6-8): the class must be right, real or fake
 section("3. L_c (eqs. 6-8): the class must be right, real or fake")
 merged_real = p_real[n, y_real] + p_real[n, y_real + K]
 merged_fake = p_fake[n, y_fake + K] + p_fake[n, y_fake]
@@ -82,7 +84,7 @@ print(f"  Real image 1 is split between real2 and fake2: in L_D it costs -log p(
 print(f"  in L_data only -log[p(real2) + p(fake2)] = {-np.log(merged_real[1]):.3f}: "
       f"L_c asks for the CLASS, not for real vs generated.")
 
-# ----------------------------------------------------------------------------------------------
+# %% 4. L_G (eqs. 4-5): G wants its class-y image taken for a REAL y
 section("4. L_G (eqs. 4-5): G wants its class-y image taken for a REAL y")
 g_term = -np.mean(np.log(p_fake[n, y_fake]))
 L_G = losses.dagan_generator_loss(Tensor(logits_fake), y_fake, K)
@@ -91,7 +93,7 @@ print(f"  L_G = -mean log p(y | G(z,y)) = -mean log {p_fake[n, y_fake]} = {g_ter
 assert np.isclose(L_G.item(), g_term)
 print("  Generated image 1 already fools D (p(real2) = 0.552), so it costs G less than image 0.")
 
-# ----------------------------------------------------------------------------------------------
+# %% 5. Classifying with 2K outputs: p(i) + p(i+K)
 section("5. Classifying with 2K outputs: p(i) + p(i+K)")
 scores = losses.dagan_class_probabilities(logits_real, K)             # (N, K)
 print("  merged class probabilities of the real images (rows sum to 1):")
@@ -99,7 +101,7 @@ for i, row in enumerate(scores):
     print(f"    image {i}: {row}  -> predicted class {row.argmax()} (true {y_real[i]})")
 print("  A 'fake 2' vote is still a vote for class 2: the classifier uses all 2K outputs.")
 
-# ----------------------------------------------------------------------------------------------
+# %% 6. Moving the logits
 section("6. Moving the logits")
 # One generated image of class 1. Move mass between its "real1" and "fake1" logits and see
 # who wins: D (L_D's fake term) wants fake1 high, G (L_G) wants real1 high, and L_c is happy
@@ -129,7 +131,7 @@ for name, fn in [("L_D fake term", lambda z: -losses.log_prob(z, y1 + K).mean())
 print("  Gradient descent moves logits AGAINST the gradient: L_D raises fake1, L_G raises real1,")
 print("  L_gen raises real1 and fake1 together; every loss lowers the other classes' logits.")
 
-# ----------------------------------------------------------------------------------------------
+# %% Summary
 section("Summary")
 print("""- DAGAN's D is a 2K-way softmax: K "real class" outputs and K "generated class" outputs.
 - L_D sends real images to y and generated ones to y+K; L_G wants generated images at y.
@@ -138,11 +140,13 @@ print("""- DAGAN's D is a 2K-way softmax: K "real class" outputs and K "generate
 - At test time class i scores p(i) + p(i+K).
 - Every log-probability is logits - logsumexp(logits): no overflow, no log(0).""")
 section("Exercises")
-print("""1. Set lc_weight = 0 (D loss = L_D only). Using section 6, argue what D then learns about
-   the class of a generated image it has correctly called "fake".
-2. Make one logit 1000 and recompute section 2 with the naive softmax without subtracting
-   the max. What breaks, and why does losses.log_prob not break?
-3. Write the Semi-GAN (K+1 outputs) discriminator loss for the same images using
+print("""1. (10 min) Set lc_weight = 0 (D's loss = L_D only). Using section 6, argue what D then
+   learns about the class of a generated image it has correctly called "fake".
+2. (10 min) Make one logit 1000 and recompute section 2 with the naive softmax, without
+   subtracting the max. What breaks, and why does losses.log_prob not break?
+3. (15 min) Write the Semi-GAN (K+1 outputs) discriminator loss for the same images using
    losses.semi_discriminator_loss, and compare which outputs each loss pushes up.
-4. Show with numbers that argmax of p(i) + p(i+K) can differ from the argmax over the K
-   "real" outputs alone.""")
+4. (10 min) Show with numbers that the argmax of p(i) + p(i+K) can differ from the argmax
+   over the K "real" outputs alone.
+Graded, with `python -m tinydagan.exercises new my_work` then `grade my_work`: the tasks
+logsumexp, log_softmax, log_prob and dagan_losses (about 50 min).""")
