@@ -204,13 +204,17 @@ class Augmentation:
         return [("DAGAN", "C")] + ([("DAGAN_aug", "C_aug")] if self.with_aug else [])
 
     @property
+    def methods(self):
+        """Every method trained, baselines first: C, DAGAN (, C_aug, DAGAN_aug)."""
+        return [m for pair in self.pairs for m in reversed(pair)]
+
+    @property
     def runs_dir(self):
         return os.path.join(self.out_dir, RUNS_FOLDER)
 
     def plan(self):
         """The grid: every method of ``pairs`` on every data seed."""
-        methods = [m for pair in self.pairs for m in reversed(pair)]   # C, DAGAN, C_aug, ...
-        return make_plan(self.base, methods, [self.base.per_class], list(self.data_seeds),
+        return make_plan(self.base, self.methods, [self.base.per_class], list(self.data_seeds),
                          steps=self.steps, steps_gan=self.steps_gan)
 
     def cas_config(self, plan, data_seed):

@@ -270,11 +270,11 @@ def _augment(args):
         prepare_folder(job.out_dir)  # writable (or one error now, not after the estimate)
     print("\n".join(split.describe()))
     seconds, todo, cas = estimate(job, splits, args.fresh)
-    steps = ", ".join(f"{r.method} {r.steps}" for r in job.plan()[:2 * len(job.pairs)])
+    steps = ", ".join(f"{r.method} {r.steps}" for r in job.plan()[:len(job.methods)])
     left = (f"{len(todo) + len(cas)} to train, about {format_seconds(seconds)} on this machine "
             f"({base.image_size}x{base.image_size}, width {base.width})" if todo or cas
             else "all finished earlier")
-    print(f"runs: {', '.join(m for pair in job.pairs for m in reversed(pair))} on data seeds "
+    print(f"runs: {', '.join(job.methods)} on data seeds "
           f"{' '.join(map(str, job.data_seeds))} ({steps} steps), then one CAS run per data "
           f"seed (C on generated images only): {left}", flush=True)
     if args.dry_run:
