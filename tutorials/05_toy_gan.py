@@ -1,6 +1,6 @@
 """Tutorial 05: a GAN on a toy problem you can see: eight Gaussians on a circle.
 
-Run:  python tutorials/05_toy_gan.py             (about a minute or two; needs no dataset)
+Run:  python tutorials/05_toy_gan.py             (seconds to a minute; needs no dataset)
       python tutorials/05_toy_gan.py --fast      (a few seconds: 40 steps, to check it runs)
       The ``# %%`` lines split it into cells: it also opens as a notebook (VS Code, Jupyter).
 
@@ -211,8 +211,8 @@ good_history, good_pictures = train_gan(lr_d=2e-3, lr_g=2e-3, steps=STEPS, seed=
 real_points = real_batch(1000, np.random.default_rng(5))
 save_scatter_strip(good_pictures, real_points, OUT / "good_steps.png")
 print(f"G's points over training (grey: real, blue: G, red rings: the 8 centres): {OUT / 'good_steps.png'}")
-print("G first spreads a blob over the middle, then stretches it into arcs and moves points")
-print("onto the centres, one pair of modes at a time.")
+print("G starts as a small blob near the origin, first chases a single mode, then spreads over the")
+print("whole square, and finally gathers its points onto the circle and into the centres.")
 
 # %% 5. Mode collapse
 section("5. Mode collapse: G outruns D")

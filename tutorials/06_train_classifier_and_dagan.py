@@ -17,7 +17,8 @@ What you will see
 4. Test accuracy of both, their loss curves (out/06/losses.png) and the generator's
    samples, one row per class.
 
-The defaults (300 steps, width 0.25, 16x16) fit in about three minutes on a 2-core laptop.
+The defaults (300 steps, width 0.25, 16x16) take well under three minutes on a 2-core laptop
+(tutorials/README.md has the measured times).
 A run this short demonstrates the machinery; it does NOT show the result of the paper
 (32x32, full width, thousands of steps, several data seeds): expect accuracies around
 20%, a generator that draws no objects yet, and a C-DAGAN difference that is mostly noise.
@@ -222,15 +223,17 @@ print(f"""- Be careful with any difference here: one short run, one labelled sub
   The paper reports, at 50 per class and 32x32 full width, C 37.2% vs DAGAN 39.3%;
   comparing methods needs thousands of steps and several data seeds (tutorial 07,
   `python -m tinydagan compare`).
-- The loss curves: L_C falls as C fits its 500 images; DAGAN's L_D and L_c fall while L_G
-  rises, because D learns faster than G at first.
+- The loss curves (losses.png): L_C falls as C fits its 500 images. DAGAN's losses fall
+  too, but with jumps: each time G changes, D's task changes (tutorial 05), so a GAN's
+  losses do not settle the way a classifier's does.
 - The sample grid (each row one class): after a few hundred steps the generator has not
-  learned the classes. Expect blurry colour fields, nearly the same in every row, often with
-  the period-2 grid of tutorial 03's stride-2 transposed convolutions. The diversity ratio
-  measures how much they vary; the trainer's collapse check only starts at step 500
-  (TrainConfig.collapse_after), because a young generator is expected to wander.""")
+  learned the classes. In our runs every row and every column showed the same saturated,
+  striped pattern with the period-2 grid of tutorial 03's stride-2 transposed convolutions:
+  a collapsed generator (diversity ratio about 0.15). The trainer's collapse check only
+  starts at step 500 (TrainConfig.collapse_after), because a young generator is expected
+  to wander.""")
 section("Exercises")
-print("""1. (15 min) Run with --steps 1500 (5x longer, about a quarter of an hour). How do the
+print("""1. (15 min) Run with --steps 1500 (5x longer: a few minutes of waiting). How do the
    accuracies, the samples and the diversity ratio change?
 2. (15 min) Train C alone on three labelled subsets: --methods C --data-seed 0, then 1, then
    2. How much does C's accuracy move from subset to subset? Is the DAGAN - C difference of

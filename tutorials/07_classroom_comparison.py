@@ -1,7 +1,7 @@
 """Tutorial 07: the classroom comparison: reading mean +- std and a paired interval, and
 sharing one grid of runs between the laptops of a class.
 
-Run:  python tutorials/07_classroom_comparison.py          (about two minutes; needs no dataset)
+Run:  python tutorials/07_classroom_comparison.py          (about a minute; needs no dataset)
       python tutorials/07_classroom_comparison.py --fast   (tiny runs: does it run?)
       The ``# %%`` lines split it into cells: it also opens as a notebook (VS Code, Jupyter).
 

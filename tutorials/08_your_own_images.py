@@ -1,6 +1,6 @@
 """Tutorial 08: C vs DAGAN on your own images (an image folder).
 
-Run:  python tutorials/08_your_own_images.py                      (synthetic shapes, a minute or two)
+Run:  python tutorials/08_your_own_images.py                      (synthetic shapes, about a minute)
       python tutorials/08_your_own_images.py --folder my_images    (your own data)
       python tutorials/08_your_own_images.py --fast                (3 steps: does it run?)
       python tutorials/08_your_own_images.py --help
