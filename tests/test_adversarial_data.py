@@ -487,16 +487,21 @@ def _sparse(path, size):
     return path
 
 
-def test_sparse_multi_gigabyte_bin_is_refused_unread(tmp_path, isolated_cache):
-    write_cifar_bin(tmp_path, np.random.default_rng(11))
-    path = _sparse(tmp_path / "cifar-10-batches-bin" / "data_batch_2.bin", 1_000_000 * 3073)
+def _refused_with_peak_memory(root):
+    """load_cifar10's DatasetError for ``root`` and the peak memory (bytes) the attempt took."""
     tracemalloc.start()
     try:
         with pytest.raises(DatasetError) as exc:
-            load_cifar10("train", root=tmp_path)
-        peak = tracemalloc.get_traced_memory()[1]
+            load_cifar10("train", root=root)
+        return exc, tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+
+
+def test_sparse_multi_gigabyte_bin_is_refused_unread(tmp_path, isolated_cache):
+    write_cifar_bin(tmp_path, np.random.default_rng(11))
+    path = _sparse(tmp_path / "cifar-10-batches-bin" / "data_batch_2.bin", 1_000_000 * 3073)
+    exc, peak = _refused_with_peak_memory(tmp_path)
     assert one_line(exc) == (f"{path}: a CIFAR-10 batch of {1_000_000 * 3073:,} bytes is more than "
                              f"tinydagan.limits.MAX_CIFAR_BATCH_BYTES = "
                              f"{limits.MAX_CIFAR_BATCH_BYTES:,} bytes allows")
@@ -506,13 +511,7 @@ def test_sparse_multi_gigabyte_bin_is_refused_unread(tmp_path, isolated_cache):
 def test_python_batch_over_the_limit_is_refused_unread(tmp_path, isolated_cache):
     write_cifar_py(tmp_path, np.random.default_rng(12))
     path = _sparse(tmp_path / "cifar-10-batches-py" / "data_batch_1", limits.MAX_CIFAR_BATCH_BYTES + 1)
-    tracemalloc.start()
-    try:
-        with pytest.raises(DatasetError) as exc:
-            load_cifar10("train", root=tmp_path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    exc, peak = _refused_with_peak_memory(tmp_path)
     assert one_line(exc) == (f"{path}: a CIFAR-10 python batch of "
                              f"{limits.MAX_CIFAR_BATCH_BYTES + 1:,} bytes is more than "
                              f"tinydagan.limits.MAX_CIFAR_BATCH_BYTES = "
