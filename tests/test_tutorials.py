@@ -6,6 +6,7 @@ shorten). 01-05 need no data and run in seconds (also with NUMBA_DISABLE_JIT=1);
 train small networks on a synthetic folder they write themselves (slow); 06 needs the real
 CIFAR-10 copy (realdata, slow). A last test checks the shape every lesson shares.
 """
+import json
 import os
 import re
 import subprocess
@@ -130,9 +131,14 @@ def test_07_classroom_comparison_fast():
 @pytest.mark.slow
 def test_08_your_own_images_fast(tmp_path):
     out = run_tutorial("08_your_own_images.py", "--fast", "--out", str(tmp_path))
-    assert "classes: ('circle', 'square', 'triangle')" in out
-    assert "test accuracy" in out and "=== Exercises" in out
-    assert (tmp_path / "DAGAN" / "samples_final.png").is_file()
+    assert "data: the image folder" in out and "3 classes (circle 20, square 20, triangle 20" in out
+    assert "tinydagan augment --data" in out and "verdict: " in out and "=== Exercises" in out
+    report = json.loads((tmp_path / "augment" / "report.json").read_text())
+    assert [r["data_seed"] for r in report["comparisons"][0]["per_seed"]] == [0, 1]
+    for name in ("circle", "square", "triangle"):      # the command's images, then sample's
+        assert len(list((tmp_path / "augment" / name).glob("s0_*.png"))) == 5
+        assert len(list((tmp_path / "more" / name).glob("s1_*.png"))) == 10
+    assert (tmp_path / "augment" / "samples.png").is_file()
     assert (tmp_path / "real_images.png").is_file()
 
 

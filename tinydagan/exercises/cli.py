@@ -53,9 +53,11 @@ def main(argv=None):
         except WorkspaceNotEmpty as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
-        kind = "solutions" if args.solutions else "tasks"
-        print(f"wrote {len(written) - 1} {kind} and README.md to {args.workspace}/; "
-              f"next: edit them, then python -m tinydagan.exercises grade {args.workspace}")
+        grade = f"python -m tinydagan.exercises grade {args.workspace}"
+        print(f"wrote {len(written) - 1} solutions and README.md to {args.workspace}/ (the "
+              f"answer key: {grade} gives full marks)" if args.solutions else
+              f"wrote {len(written) - 1} tasks and README.md to {args.workspace}/; next: edit "
+              f"them, then {grade}")
         return 0
     if not pathlib.Path(args.workspace).is_dir():
         print(f"error: {args.workspace} is not a folder; write one with: python -m tinydagan.exercises new "
