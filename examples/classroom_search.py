@@ -42,6 +42,9 @@ CANDIDATES = {
     "n20_w025":     ("C", "DAGAN", 20, 1000, 2500, {"width": 0.25}),
     "n20_aug_w025": ("C_aug", "DAGAN_aug", 20, 1000, 2500, {"width": 0.25}),
     "n10_w025":     ("C", "DAGAN", 10, 1000, 2500, {"width": 0.25}),
+    # batch 32 costs a DAGAN iteration 0.56x of batch 64 (benchmarks/train_step.py --batch):
+    # width 0.5 with 2000 DAGAN steps in budget
+    "n50_b32":      ("C", "DAGAN", 50, 750, 2000, {"batch_size": 32}),
 }
 SEARCH_SEEDS = [0, 1, 2]     # the final measurement uses other data seeds
 COMMON = {"val_per_class": 200}
