@@ -133,7 +133,7 @@ def test_cli_dry_run_prints_the_plan_with_an_estimate(tmp_path):
     r = _cli("compare", "--preset", "quick", "--width", "0.125", "--dry-run", "--out", str(tmp_path))
     assert r.returncode == 0, r.stderr
     assert "  1. C             50 per class  data_seed 0     750 steps  ~" in r.stdout
-    assert "DAGAN" in r.stdout and "1500 steps" in r.stdout
+    assert "DAGAN" in r.stdout and "2000 steps" in r.stdout
     assert "2 runs, about" in r.stdout and "nothing was trained" in r.stdout
     assert os.listdir(tmp_path) == []                              # nothing written
 

@@ -47,9 +47,10 @@ __all__ = ["Run", "PRESETS", "steps_for", "make_plan", "shard", "run_grid", "mer
 
 # Each preset is a set of compare settings; flags given on the command line override them.
 PRESETS = {
-    # the classroom run: C vs DAGAN on one subset, under 10 minutes on a 2-core laptop
+    # the classroom run: C vs DAGAN on one subset, about 10 minutes on a 2-core laptop; the
+    # setting of examples/classroom_search.py that did best on validation (docs/results.md)
     "quick": dict(methods=["C", "DAGAN"], per_class=[50], data_seeds=[0], steps=750,
-                  steps_gan=1500),
+                  steps_gan=2000, batch_size=32, val_per_class=200),
     # the paper's trends at classroom size: all six methods, four sizes, three subsets
     "trends": dict(methods=["C", "C_aug", "VanillaGAN", "SemiGAN", "DAGAN", "DAGAN_aug"],
                    per_class=[50, 100, 200, 500], data_seeds=[0, 1, 2]),
