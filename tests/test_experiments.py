@@ -9,8 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from tinydagan.experiments import (PRESETS, THREAD_VARIABLES, Run, RunFailed, make_plan,
-                                   merge_folders, run_grid, shard, steps_for, worker_environment)
+from tinydagan.experiments import (PRESETS, THREAD_VARIABLES, Run, RunFailed, load_results,
+                                   make_plan, merge_folders, reusable_runs, run_grid, shard,
+                                   steps_for, worker_environment)
 from tinydagan.report import PAPER_TABLES, format_report, paired, t_quantile_975
 from tinydagan.training import TrainConfig
 
@@ -114,6 +115,30 @@ def test_a_tiny_grid_runs_resumes_and_its_merged_shards_equal_it(tiny_cifar, tmp
     (tmp_path / "conflict" / "results.json").write_text(json.dumps(bad))
     with pytest.raises(ValueError, match="different results in"):
         merge_folders([str(tmp_path / "shard2"), str(tmp_path / "conflict")], str(tmp_path / "m3"))
+
+
+def test_a_grid_continues_on_another_machine_from_its_committed_results_json(tiny_cifar, tmp_path):
+    base = tiny_base(tiny_cifar)
+    plan = make_plan(base, ["C", "DAGAN"], [5], [0, 1], steps=3, steps_gan=4)
+    serial = run_grid(base, plan, str(tmp_path / "serial"), out=QUIET)
+    # the first machine finished data seed 0 only; just its results.json travels
+    run_grid(base, plan[:2], str(tmp_path / "first"), out=QUIET)
+    committed = tmp_path / "trends.json"
+    committed.write_text((tmp_path / "first" / "results.json").read_text())
+    reuse = reusable_runs(base, plan, load_results(str(committed)), str(committed))
+    assert sorted(reuse) == [0, 1]
+    log = io.StringIO()
+    second = run_grid(base, plan, str(tmp_path / "second"), out=log, reuse=reuse)
+    assert log.getvalue().count("finished elsewhere") == 2
+    assert sorted(os.listdir(tmp_path / "second")) == sorted(
+        ["results.json", "results.md", "accuracy.png", "C_n5_data1", "DAGAN_n5_data1"])  # only seed 1 trained
+    strip = lambda rs: [{k: v for k, v in r.items() if k != "seconds"} for r in rs]  # noqa: E731
+    assert strip(second["runs"]) == strip(serial["runs"])
+    # a run with other steps is not the same run; other settings are refused by name
+    assert reusable_runs(base, make_plan(base, ["C"], [5], [0], steps=5),
+                         load_results(str(committed)), "x") == {}
+    with pytest.raises(ValueError, match="other settings than this grid.*differing: lr"):
+        reusable_runs(tiny_base(tiny_cifar, lr=1e-3), plan, load_results(str(committed)), "x")
 
 
 def test_merge_refuses_a_folder_without_results(tmp_path):

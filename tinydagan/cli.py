@@ -84,6 +84,10 @@ def build_parser():
     p.add_argument("--shard", default=None, metavar="I/N",
                    help="run only the I-th of N interleaved parts of the plan (I from 1 to N); "
                         "pool the folders afterwards with 'tinydagan merge'")
+    p.add_argument("--continue-from", default=None, metavar="RESULTS",
+                   help="a results.json (or compare folder) of this grid finished in part on "
+                        "another machine, for example docs/results/trends.json: its runs are "
+                        "taken as they are, the others trained (the settings must match)")
     p.add_argument("--jobs", type=int, default=1, metavar="J",
                    help="train J runs at once, each in its own process with this machine's CPUs "
                         "shared out as BLAS / Numba threads (default: 1; docs/performance.md "
@@ -138,6 +142,10 @@ def build_parser():
                    help="seed of the images written to OUT/<class>/ (default: 0)")
     p.add_argument("--dry-run", action="store_true",
                    help="print the split, the runs and their estimated time, then stop")
+    p.add_argument("--continue-from", default=None, metavar="RESULTS",
+                   help="a results.json (or compare folder) of this grid finished in part on "
+                        "another machine, for example docs/results/trends.json: its runs are "
+                        "taken as they are, the others trained (the settings must match)")
     p.add_argument("--jobs", type=int, default=1, metavar="J",
                    help="train J runs at once (as compare --jobs; default: 1)")
     _add_config_options(p, skip=("method", "dataset", "data_root", "per_class", "val_per_class",
@@ -219,12 +227,14 @@ def _parse_shard(text):
 
 def _compare(args):
     """Layer the settings (TrainConfig < compare defaults < preset < flags), plan, run."""
-    from .experiments import estimate_seconds, make_plan, run_grid, shard
+    from .experiments import (estimate_seconds, load_results, make_plan, reusable_runs,
+                              run_grid, shard)
     from .progress import format_seconds
     given = vars(args)
     settings = {**COMPARE_DEFAULTS, **PRESETS.get(given.get("preset"), {}),
                 **{k: v for k, v in given.items() if k not in ("command", "preset", "fresh",
-                                                               "dry_run", "shard", "jobs")}}
+                                                               "dry_run", "shard", "jobs",
+                                                               "continue_from")}}
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     base = TrainConfig(**{k: v for k, v in settings.items() if k in names and k != "per_class"},
                        per_class=settings["per_class"][0])
@@ -233,7 +243,13 @@ def _compare(args):
                      steps=fixed_steps, steps_gan=settings["steps_gan"])
     if args.shard:
         plan = shard(plan, *_parse_shard(args.shard))
+    reuse = {}
+    if args.continue_from:
+        reuse = reusable_runs(base, plan, load_results(args.continue_from), args.continue_from)
+        print(f"{len(reuse)} of {len(plan)} runs finished in {args.continue_from}; "
+              f"{len(plan) - len(reuse)} to train", flush=True)
     if args.dry_run:
+        plan = [run for i, run in enumerate(plan) if i not in reuse]
         seconds = estimate_seconds(base, plan)
         for i, (run, s) in enumerate(zip(plan, seconds)):
             print(f"{i + 1:3d}. {run.method:10s} {run.per_class:5d} per class  data_seed "
@@ -243,7 +259,7 @@ def _compare(args):
         return
     if args.jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
-    run_grid(base, plan, base.out_dir, fresh=args.fresh, jobs=args.jobs)
+    run_grid(base, plan, base.out_dir, fresh=args.fresh, jobs=args.jobs, reuse=reuse)
 
 
 def _augment(args):

@@ -42,7 +42,7 @@ from .training.run_data import check_class_sizes, load_splits, splits_fingerprin
 from .training.trainer import train
 
 __all__ = ["Run", "PRESETS", "steps_for", "make_plan", "shard", "run_grid", "merge_folders",
-           "grid_settings", "run_config", "finished_result", "load_results", "estimate_seconds",
+           "grid_settings", "reusable_runs", "run_config", "finished_result", "load_results", "estimate_seconds",
            "code_version", "run_parallel", "RunFailed", "worker_environment", "THREAD_VARIABLES"]
 
 # Each preset is a set of compare settings; flags given on the command line override them.
@@ -210,13 +210,29 @@ class _Progress:
             self.done += _cost(run)
 
 
-def run_grid(base, plan, out_dir, out=None, fresh=False, jobs=1):
+def reusable_runs(base, plan, results, source):
+    """The entries of an earlier grid's ``results`` (a results.json, for example one committed
+    on another machine) that are runs of ``plan`` with these settings: {plan index: entry}.
+    Refuses results run with other settings, naming them."""
+    a, b = grid_settings(base), results["settings"]
+    diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    if diff:
+        raise ValueError(f"compare: {source} was run with other settings than this grid "
+                         f"(differing: {', '.join(diff)})")
+    keyed = {(e["method"], e["per_class"], e["data_seed"], e["steps"]): e for e in results["runs"]}
+    return {i: keyed[run.key + (run.steps,)] for i, run in enumerate(plan)
+            if run.key + (run.steps,) in keyed}
+
+
+def run_grid(base, plan, out_dir, out=None, fresh=False, jobs=1, reuse=None):
     """Train every run of ``plan`` (skipping finished ones, resuming interrupted ones from
     their checkpoints) and write results.json after each. ``jobs`` > 1 trains that many runs
-    at once, each in its own process (``run_parallel``). Returns the results dict; its runs
-    are in plan order whatever ``jobs`` is."""
+    at once, each in its own process (``run_parallel``). ``reuse``: {plan index: entry} of
+    runs finished elsewhere (``reusable_runs``), taken as they are. Returns the results dict;
+    its runs are in plan order whatever ``jobs`` is."""
     out = out or sys.stdout
     settings, version = grid_settings(base), code_version()
+    reuse = reuse or {}
     prepare_folder(out_dir)
     entries, progress = {}, _Progress(plan, out)
     splits = load_splits(base) if plan else None
@@ -224,6 +240,11 @@ def run_grid(base, plan, out_dir, out=None, fresh=False, jobs=1):
     todo = []
     for i, run in enumerate(plan):              # finished runs first: nothing to train
         cfg = run_config(base, run, out_dir)
+        if i in reuse:
+            progress.line(i, run, "(finished elsewhere: taken from the earlier results)")
+            progress.finished(run, skipped=True)
+            entries[i] = reuse[i]
+            continue
         result = None if fresh else finished_result(cfg.out_dir, cfg, fingerprint)
         if result is None:
             todo.append((i, run, cfg))
@@ -320,7 +341,8 @@ def _worker(argv):
 
 
 def load_results(folder):
-    path = os.path.join(folder, "results.json")
+    """The results.json of a compare folder (or that file itself, given by its path)."""
+    path = folder if folder.endswith(".json") else os.path.join(folder, "results.json")
     try:
         with open_regular(path, "results file", text=True) as f:
             results = json.load(f)
