@@ -178,6 +178,8 @@ def test_cli_flags_override_the_preset_and_errors_are_one_line(tmp_path):
     assert r.returncode == 2 and "invalid choice: 'huge'" in r.stderr
     r = _cli("merge", str(tmp_path), "--out", str(tmp_path / "m"))
     assert r.returncode == 1 and "has no results.json" in r.stderr
+    r = _cli("compare", "--continue-from", str(tmp_path / "trends.json"), "--dry-run")
+    assert r.returncode == 1 and "compare: " in r.stderr and "trends.json does not exist" in r.stderr
 
 
 @pytest.mark.slow

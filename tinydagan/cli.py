@@ -245,7 +245,8 @@ def _compare(args):
         plan = shard(plan, *_parse_shard(args.shard))
     reuse = {}
     if args.continue_from:
-        reuse = reusable_runs(base, plan, load_results(args.continue_from), args.continue_from)
+        reuse = reusable_runs(base, plan, load_results(args.continue_from, "compare"),
+                              args.continue_from)
         print(f"{len(reuse)} of {len(plan)} runs finished in {args.continue_from}; "
               f"{len(plan) - len(reuse)} to train", flush=True)
     if args.dry_run:

@@ -340,19 +340,22 @@ def _worker(argv):
         sys.exit(130)
 
 
-def load_results(folder):
-    """The results.json of a compare folder (or that file itself, given by its path)."""
+def load_results(folder, command="merge"):
+    """The results.json of a compare folder (or that file itself, given by its path);
+    ``command`` starts the error messages."""
     path = folder if folder.endswith(".json") else os.path.join(folder, "results.json")
     try:
         with open_regular(path, "results file", text=True) as f:
             results = json.load(f)
     except FileNotFoundError:
-        raise ValueError(f"merge: {folder} has no results.json (is it a compare --out folder?)")
+        found = "does not exist" if folder.endswith(".json") else "has no results.json"
+        raise ValueError(f"{command}: {folder} {found} (expected a compare --out folder or "
+                         f"its results.json)")
     except (OSError, ValueError) as e:
-        raise ValueError(f"merge: {path} is not readable JSON ({e})")
+        raise ValueError(f"{command}: {path} is not readable JSON ({e})")
     if not isinstance(results, dict) or not isinstance(results.get("runs"), list) \
             or not isinstance(results.get("settings"), dict):
-        raise ValueError(f"merge: {path} is not a results.json of tinydagan compare "
+        raise ValueError(f"{command}: {path} is not a results.json of tinydagan compare "
                          f"(expected 'settings' and 'runs')")
     return results
 
