@@ -183,17 +183,23 @@ def run_config(base, run, out_dir):
                         steps=run.steps, out_dir=os.path.join(out_dir, run.folder))
 
 
-def _cost(run):
-    """A run's cost in units of classifier steps (a GAN step does about 3x the work)."""
-    return run.steps * (3 if get_method(run.method).generator else 1)
+def _cost(run, base):
+    """A run's cost in units of classifier steps (a GAN step does about 3x the work; Vanilla
+    GAN first trains one GAN per class)."""
+    method = get_method(run.method)
+    cost = run.steps * (3 if method.generator else 1)
+    if isinstance(method, VanillaGAN):
+        cost += 10 * base.per_class_gan_steps * 3
+    return cost
 
 
 class _Progress:
     """'run i of N' lines with the grid's elapsed time and ETA (from the cost still to do)."""
 
-    def __init__(self, plan, out):
+    def __init__(self, plan, out, base):
         self.out, self.n, self.started = out, len(plan), time.perf_counter()
-        self.total, self.done = float(sum(map(_cost, plan))), 0.0
+        self._cost = lambda run: _cost(run, base)
+        self.total, self.done = float(sum(map(self._cost, plan))), 0.0
 
     def line(self, i, run, text):
         elapsed = time.perf_counter() - self.started
@@ -205,9 +211,9 @@ class _Progress:
 
     def finished(self, run, skipped=False):
         if skipped:                        # nothing to wait for: out of the ETA
-            self.total -= _cost(run)
+            self.total -= self._cost(run)
         else:
-            self.done += _cost(run)
+            self.done += self._cost(run)
 
 
 def reusable_runs(base, plan, results, source):
@@ -234,7 +240,7 @@ def run_grid(base, plan, out_dir, out=None, fresh=False, jobs=1, reuse=None):
     settings, version = grid_settings(base), code_version()
     reuse = reuse or {}
     prepare_folder(out_dir)
-    entries, progress = {}, _Progress(plan, out)
+    entries, progress = {}, _Progress(plan, out, base)
     splits = load_splits(base) if plan else None
     fingerprint = splits_fingerprint(splits) if plan else None   # a result on other images is not reused
     todo = []
