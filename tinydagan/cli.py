@@ -142,10 +142,6 @@ def build_parser():
                    help="seed of the images written to OUT/<class>/ (default: 0)")
     p.add_argument("--dry-run", action="store_true",
                    help="print the split, the runs and their estimated time, then stop")
-    p.add_argument("--continue-from", default=None, metavar="RESULTS",
-                   help="a results.json (or compare folder) of this grid finished in part on "
-                        "another machine, for example docs/results/trends.json: its runs are "
-                        "taken as they are, the others trained (the settings must match)")
     p.add_argument("--jobs", type=int, default=1, metavar="J",
                    help="train J runs at once (as compare --jobs; default: 1)")
     _add_config_options(p, skip=("method", "dataset", "data_root", "per_class", "val_per_class",

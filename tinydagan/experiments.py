@@ -42,7 +42,8 @@ from .training.run_data import check_class_sizes, load_splits, splits_fingerprin
 from .training.trainer import train
 
 __all__ = ["Run", "PRESETS", "steps_for", "make_plan", "shard", "run_grid", "merge_folders",
-           "grid_settings", "reusable_runs", "run_config", "finished_result", "load_results", "estimate_seconds",
+           "grid_settings", "reusable_runs", "run_config", "finished_result", "load_results",
+           "estimate_seconds",
            "code_version", "run_parallel", "RunFailed", "worker_environment", "THREAD_VARIABLES"]
 
 # Each preset is a set of compare settings; flags given on the command line override them.
@@ -183,23 +184,27 @@ def run_config(base, run, out_dir):
                         steps=run.steps, out_dir=os.path.join(out_dir, run.folder))
 
 
+def _per_class_gan_steps(run, base):
+    """Steps of the GANs a run trains before its own steps: Vanilla GAN's one per class (ten
+    classes: CIFAR-10 and SVHN), 0 for the other methods."""
+    return 10 * base.per_class_gan_steps if isinstance(get_method(run.method), VanillaGAN) else 0
+
+
 def _cost(run, base):
-    """A run's cost in units of classifier steps (a GAN step does about 3x the work; Vanilla
-    GAN first trains one GAN per class)."""
-    method = get_method(run.method)
-    cost = run.steps * (3 if method.generator else 1)
-    if isinstance(method, VanillaGAN):
-        cost += 10 * base.per_class_gan_steps * 3
-    return cost
+    """A run's cost in units of classifier steps (a GAN step does about 3x the work)."""
+    steps = run.steps * (3 if get_method(run.method).generator else 1)
+    return steps + 3 * _per_class_gan_steps(run, base)
 
 
 class _Progress:
     """'run i of N' lines with the grid's elapsed time and ETA (from the cost still to do)."""
 
     def __init__(self, plan, out, base):
-        self.out, self.n, self.started = out, len(plan), time.perf_counter()
-        self._cost = lambda run: _cost(run, base)
-        self.total, self.done = float(sum(map(self._cost, plan))), 0.0
+        self.out, self.n, self.started, self.base = out, len(plan), time.perf_counter(), base
+        self.total, self.done = float(sum(self._cost(run) for run in plan)), 0.0
+
+    def _cost(self, run):
+        return _cost(run, self.base)
 
     def line(self, i, run, text):
         elapsed = time.perf_counter() - self.started
@@ -216,18 +221,22 @@ class _Progress:
             self.done += self._cost(run)
 
 
+def _settings_diff(a, b):
+    """The names of the settings two grids do not share, sorted."""
+    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+
+
 def reusable_runs(base, plan, results, source):
     """The entries of an earlier grid's ``results`` (a results.json, for example one committed
     on another machine) that are runs of ``plan`` with these settings: {plan index: entry}.
     Refuses results run with other settings, naming them."""
-    a, b = grid_settings(base), results["settings"]
-    diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    diff = _settings_diff(grid_settings(base), results["settings"])
     if diff:
         raise ValueError(f"compare: {source} was run with other settings than this grid "
                          f"(differing: {', '.join(diff)})")
     keyed = {(e["method"], e["per_class"], e["data_seed"], e["steps"]): e for e in results["runs"]}
-    return {i: keyed[run.key + (run.steps,)] for i, run in enumerate(plan)
-            if run.key + (run.steps,) in keyed}
+    found = {i: keyed.get(run.key + (run.steps,)) for i, run in enumerate(plan)}
+    return {i: entry for i, entry in found.items() if entry is not None}
 
 
 def run_grid(base, plan, out_dir, out=None, fresh=False, jobs=1, reuse=None):
@@ -382,8 +391,7 @@ def merge_folders(folders, out_dir):
     loaded = [(f, load_results(f)) for f in folders]
     first_folder, first = loaded[0]
     for folder, results in loaded[1:]:
-        a, b = first["settings"], results["settings"]
-        diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+        diff = _settings_diff(first["settings"], results["settings"])
         if diff:
             raise ValueError(f"merge: {folder} was run with other settings than {first_folder} "
                              f"(differing: {', '.join(diff)})")
@@ -430,9 +438,7 @@ def estimate_seconds(base, plan, repeats=3, out=None):
         per_step[name] = float(np.median(times))
     seconds = []
     for r in plan:
-        s = r.steps * per_step[r.method]
-        if isinstance(get_method(r.method), VanillaGAN):   # its K per-class GANs first
-            s += 10 * base.per_class_gan_steps * per_step["GAN"]
+        s = r.steps * per_step[r.method] + _per_class_gan_steps(r, base) * per_step.get("GAN", 0)
         seconds.append(s * 1.07)      # a run's evaluation, EMA, checkpoints: ~7% (performance.md)
     return seconds
 
