@@ -12,7 +12,7 @@ cell's mean +- std, the *paired* difference (method - baseline) per data seed.
 What ``run_grid`` writes to its folder:
     <method>_n<per_class>_data<seed>/   one folder per run (checkpoint, result.json, samples)
     results.json   {"settings": ..., "runs": [...]}, rewritten after every finished run
-    results.md, accuracy.png   the report (``report.py``)
+    results.md, accuracy.png   the report (``report.py``; the trends verdicts: ``trends.py``)
 
 Steps per run follow ``steps_for``: a plain classifier gets ``base.steps`` at 50 images per
 class and more as n grows (the labelled set is larger, so it takes longer to fit); a method

@@ -146,6 +146,9 @@ def format_report(results):
                        f"{p - pb:+.1f}" if p is not None and pb is not None and m != base else "-"]
             lines.append("| " + " | ".join(cells_) + " |")
         lines.append("")
+    from .trends import format_trends   # here, not at the top: trends reads report's cells
+    trends = format_trends(results)
+    lines += [trends] if trends else []
     runs = results["runs"]
     version = results.get("version") or {}
     lines.append(f"{len(runs)} runs, {sum(r.get('seconds', 0) for r in runs) / 60:.0f} min of "
