@@ -164,6 +164,21 @@ def test_cli_dry_run_prints_the_plan_with_an_estimate(tmp_path):
     assert os.listdir(tmp_path) == []                              # nothing written
 
 
+def test_a_dry_run_leaves_out_the_runs_finished_in_its_out_folder(tiny_cifar, tmp_path):
+    tiny = ["--methods", "C", "--per-class", "5", "--steps", "3", "--width", "0.125",
+            "--val-per-class", "5", "--batch-size", "16", "--eval-every", "3",
+            "--data-root", str(tiny_cifar), "--out", str(tmp_path / "grid")]
+    r = _cli("compare", *tiny, "--data-seeds", "0", "1")
+    assert r.returncode == 0, r.stderr
+    r = _cli("compare", *tiny, "--data-seeds", "0", "1", "2", "--dry-run")
+    assert r.returncode == 0, r.stderr
+    assert "2 of 3 runs finished earlier in" in r.stdout
+    planned = [line for line in r.stdout.splitlines() if "per class  data_seed" in line]
+    assert len(planned) == 1 and "data_seed 2" in planned[0]
+    r = _cli("compare", *tiny, "--data-seeds", "0", "1", "2", "--dry-run", "--fresh")
+    assert "finished earlier" not in r.stdout and "3 runs, about" in r.stdout
+
+
 def test_cli_flags_override_the_preset_and_errors_are_one_line(tmp_path):
     r = _cli("compare", "--preset", "trends", "--methods", "C", "--per-class", "50", "100",
              "--data-seeds", "3", "--shard", "2/2", "--dry-run", "--width", "0.125")

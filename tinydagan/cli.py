@@ -223,8 +223,9 @@ def _parse_shard(text):
 
 def _compare(args):
     """Layer the settings (TrainConfig < compare defaults < preset < flags), plan, run."""
-    from .experiments import (estimate_seconds, load_results, make_plan, reusable_runs,
-                              run_grid, shard)
+    from .experiments import (estimate_seconds, finished_runs, load_results, make_plan,
+                              reusable_runs, run_grid, shard)
+    from .training.run_data import load_splits, splits_fingerprint
     from .progress import format_seconds
     given = vars(args)
     settings = {**COMPARE_DEFAULTS, **PRESETS.get(given.get("preset"), {}),
@@ -246,7 +247,15 @@ def _compare(args):
         print(f"{len(reuse)} of {len(plan)} runs finished in {args.continue_from}; "
               f"{len(plan) - len(reuse)} to train", flush=True)
     if args.dry_run:
-        plan = [run for i, run in enumerate(plan) if i not in reuse]
+        done = set()                         # the runs a re-run of this command skips
+        if not args.fresh and any(os.path.exists(os.path.join(base.out_dir, run.folder,
+                                                              "result.json")) for run in plan):
+            fingerprint = splits_fingerprint(load_splits(base))
+            done = set(finished_runs(base, plan, base.out_dir, fingerprint)) - set(reuse)
+            if done:
+                print(f"{len(done)} of {len(plan)} runs finished earlier in {base.out_dir}",
+                      flush=True)
+        plan = [run for i, run in enumerate(plan) if i not in reuse and i not in done]
         seconds = estimate_seconds(base, plan)
         for i, (run, s) in enumerate(zip(plan, seconds)):
             print(f"{i + 1:3d}. {run.method:10s} {run.per_class:5d} per class  data_seed "

@@ -42,8 +42,8 @@ from .training.run_data import check_class_sizes, load_splits, splits_fingerprin
 from .training.trainer import train
 
 __all__ = ["Run", "PRESETS", "steps_for", "make_plan", "shard", "run_grid", "merge_folders",
-           "grid_settings", "reusable_runs", "run_config", "finished_result", "load_results",
-           "estimate_seconds",
+           "grid_settings", "reusable_runs", "run_config", "finished_result", "finished_runs",
+           "load_results", "estimate_seconds",
            "code_version", "run_parallel", "RunFailed", "worker_environment", "THREAD_VARIABLES"]
 
 # Each preset is a set of compare settings; flags given on the command line override them.
@@ -168,6 +168,15 @@ def finished_result(run_dir, cfg, data_fingerprint):
     return result if same and "test_accuracy" in result else None
 
 
+def finished_runs(base, plan, out_dir, fingerprint):
+    """{plan index: result} of the runs of ``plan`` already finished in ``out_dir`` with these
+    settings on these images (``finished_result``)."""
+    found = {i: finished_result(run_config(base, run, out_dir).out_dir,
+                                run_config(base, run, out_dir), fingerprint)
+             for i, run in enumerate(plan)}
+    return {i: result for i, result in found.items() if result is not None}
+
+
 def write_results(out_dir, settings, runs, version):
     """results.json, results.md and accuracy.png of ``runs`` (atomically)."""
     from .report import write_report
@@ -252,6 +261,7 @@ def run_grid(base, plan, out_dir, out=None, fresh=False, jobs=1, reuse=None):
     entries, progress = {}, _Progress(plan, out, base)
     splits = load_splits(base) if plan else None
     fingerprint = splits_fingerprint(splits) if plan else None   # a result on other images is not reused
+    done = {} if fresh else finished_runs(base, plan, out_dir, fingerprint)
     todo = []
     for i, run in enumerate(plan):              # finished runs first: nothing to train
         cfg = run_config(base, run, out_dir)
@@ -260,7 +270,7 @@ def run_grid(base, plan, out_dir, out=None, fresh=False, jobs=1, reuse=None):
             progress.finished(run, skipped=True)
             entries[i] = reuse[i]
             continue
-        result = None if fresh else finished_result(cfg.out_dir, cfg, fingerprint)
+        result = done.get(i)
         if result is None:
             todo.append((i, run, cfg))
             continue
