@@ -102,7 +102,11 @@ def test_save_npz_is_atomic_and_pickle_free(tmp_path):
     np.testing.assert_array_equal(td.load_npz(path)["x"], np.arange(3))  # old file intact
     assert [f.name for f in path.parent.iterdir()] == ["a.npz"]
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
-    with pytest.raises(ValueError, match="not a readable .npz"):
-        td.load_npz(tmp_path / "junk.npz")
+    with pytest.raises(ValueError, match=r"not a readable .npz array file: expected a zip "
+                                         r"archive .* found one starting with b'not '"):
+        td.load_npz(tmp_path / "junk.npz")        # not numpy's advice to unpickle it
+    (tmp_path / "empty.npz").write_bytes(b"")
+    with pytest.raises(ValueError, match="found an empty file"):
+        td.load_npz(tmp_path / "empty.npz")
     with pytest.raises(FileNotFoundError):
         td.load_npz(tmp_path / "missing.npz")

@@ -110,6 +110,12 @@ def load_npz(path):
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such file: {path}")
     with open_regular(path, ".npz file") as f:
+        head = f.read(4)
+        if head[:2] != b"PK":             # numpy would take other bytes for a pickle and say so
+            raise ValueError(f"{path} is not a readable .npz array file: expected a zip "
+                             f"archive (starting with b'PK'), found "
+                             f"{'an empty file' if not head else f'one starting with {head!r}'}")
+        f.seek(0)
         try:
             with np.load(f, allow_pickle=False) as data:
                 return {name: data[name] for name in data.files}
