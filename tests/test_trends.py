@@ -47,6 +47,11 @@ def test_dagan_measurably_below_c_contradicts_t1_and_t3_but_not_t2():
     assert verdicts["T1"]["verdict"] == "contradicted"
     assert verdicts["T3"]["verdict"] == "contradicted"
     assert verdicts["T2"]["verdict"] == "holds"
+    # a contradiction already seen is not hidden while the grid's largest size is still running
+    partial = grid(worse)
+    partial["runs"] = [r for r in partial["runs"] if r["per_class"] == 50 or r["data_seed"] == 0]
+    assert trend_verdicts(partial)["T1"]["verdict"] == "contradicted"
+    assert trend_verdicts(grid(the_paper, seeds=(0,)))["T1"]["verdict"] == "not measured"
 
 
 def test_a_gain_that_does_not_shrink_is_not_shown_or_contradicted():

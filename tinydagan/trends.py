@@ -11,14 +11,14 @@ labelled images for both methods; a 95% t-interval over the seeds). A verdict is
 
 - "holds": every interval the claim needs lies on its side of zero;
 - "contradicted": an interval lies on the wrong side (a difference the grid can see, against
-  the claim);
+  the claim), even while other cells are still to run;
 - "not shown": neither, some interval contains zero (the grid cannot tell);
 - "not measured": the grid lacks a method, a size, or a second data seed the claim needs.
 
 "Shrinking" in T1 is measured directly: per data seed, DAGAN's gain over C at the smallest
 size minus its gain at the largest size, and that difference's paired interval.
 """
-from .report import cells, paired
+from .report import cells, paired, verdict
 
 __all__ = ["TREND_CLAIMS", "TREND_METHODS", "TREND_VERDICTS", "trend_verdicts", "format_trends"]
 
@@ -34,13 +34,6 @@ TREND_METHODS = {"T1": ("C", "DAGAN"), "T2": ("DAGAN_aug",), "T3": ("DAGAN", "Va
 TREND_VERDICTS = ("holds", "contradicted", "not shown", "not measured")
 
 
-def _side(d):
-    """+1 if the interval lies above zero, -1 below, 0 if it contains zero (None: no interval)."""
-    if d["low"] is None:
-        return None
-    return 1 if d["low"] > 0 else -1 if d["high"] < 0 else 0
-
-
 def _diff(table, a, b, n):
     """The paired interval of a - b at size n over their common data seeds, or None."""
     accs_a, accs_b = table.get((a, n), {}), table.get((b, n), {})
@@ -50,18 +43,17 @@ def _diff(table, a, b, n):
     return paired([accs_a[s] - accs_b[s] for s in common])
 
 
-def _combine(checks):
-    """One verdict from the checks a claim needs, each (paired interval or None, wanted side):
-    a missing check or a single seed -> "not measured"; any interval on the wrong side ->
-    "contradicted"; all on the wanted side -> "holds"; otherwise "not shown"."""
-    sides = [(_side(d) if d is not None else None, want) for d, want in checks]
-    if not checks or any(s is None for s, _ in sides):
-        return "not measured"
-    if any(s == -want for s, want in sides):
+def _combine(intervals):
+    """One verdict from the paired intervals a claim needs, each oriented so that the claim
+    wants it above zero (None: not run). ``report.verdict`` reads each one: any "hurt" ->
+    "contradicted" (even before the grid is complete); then any not run or with one data
+    seed -> "not measured"; all "helped" -> "holds"; otherwise "not shown"."""
+    words = [verdict(d) if d is not None and d["low"] is not None else None for d in intervals]
+    if "hurt" in words:
         return "contradicted"
-    if all(s == want for s, want in sides):
-        return "holds"
-    return "not shown"
+    if not words or None in words:
+        return "not measured"
+    return "holds" if all(w == "helped" for w in words) else "not shown"
 
 
 def trend_verdicts(results):
@@ -97,7 +89,7 @@ def trend_verdicts(results):
     for name, needed in TREND_METHODS.items():
         if all(m in methods for m in needed) and checks[name]:
             out[name] = {"claim": TREND_CLAIMS[name], "checks": checks[name],
-                         "verdict": _combine([(d, 1) for _, d in checks[name]])}
+                         "verdict": _combine([d for _, d in checks[name]])}
     return out
 
 
