@@ -171,10 +171,13 @@ def finished_result(run_dir, cfg, data_fingerprint):
 def finished_runs(base, plan, out_dir, fingerprint):
     """{plan index: result} of the runs of ``plan`` already finished in ``out_dir`` with these
     settings on these images (``finished_result``)."""
-    found = {i: finished_result(run_config(base, run, out_dir).out_dir,
-                                run_config(base, run, out_dir), fingerprint)
-             for i, run in enumerate(plan)}
-    return {i: result for i, result in found.items() if result is not None}
+    found = {}
+    for i, run in enumerate(plan):
+        cfg = run_config(base, run, out_dir)
+        result = finished_result(cfg.out_dir, cfg, fingerprint)
+        if result is not None:
+            found[i] = result
+    return found
 
 
 def write_results(out_dir, settings, runs, version):
