@@ -16,7 +16,8 @@ from PIL import Image, ImageDraw, ImageFont
 from .serialization import atomic_write, write_text
 
 __all__ = ["PAPER_TABLES", "PAPER_TABLE_NAMES", "t_quantile_975", "paired", "VERDICTS", "verdict",
-           "verdict_sentence", "cells", "format_report", "plot_accuracy", "write_report"]
+           "verdict_sentence", "seed_differences", "cells", "format_report", "plot_accuracy",
+           "write_report"]
 
 # Test accuracy (%) from the paper (docs/paper.md): Table 3 (CIFAR-10), Table 4 (SVHN).
 PAPER_TABLES = {
@@ -93,6 +94,13 @@ def verdict_sentence(method, baseline, d):
             f"{baseline}'s on average over {d['k']} data seeds ({interval}, all {side} zero).")
 
 
+def seed_differences(table, a, b, n):
+    """{data seed: accuracy of a - accuracy of b} at size n, over the seeds both were run on
+    (``table`` from ``cells``), in seed order."""
+    accs_a, accs_b = table.get((a, n), {}), table.get((b, n), {})
+    return {s: accs_a[s] - accs_b[s] for s in sorted(set(accs_a) & set(accs_b))}
+
+
 def cells(results):
     """{(method, n): {data_seed: test accuracy}} and the lists of methods (in run order)
     and sizes."""
@@ -135,9 +143,9 @@ def format_report(results):
             p = paper.get(m, {}).get(n)
             pb = paper.get(base, {}).get(n)
             cells_ = [m, str(len(v)), spread]
-            common = sorted(set(accs) & set(base_accs))
-            if m != base and common:
-                d = paired([accs[s] - base_accs[s] for s in common])
+            diffs = seed_differences(table, m, base, n)
+            if m != base and diffs:
+                d = paired(list(diffs.values()))
                 interval = f"[{d['low']:+.2f}, {d['high']:+.2f}]" if d["low"] is not None else "-"
                 cells_ += [f"{d['mean']:+.2f}", interval, f"{d['positive']}/{d['k']}"]
             else:

@@ -18,7 +18,7 @@ labelled images for both methods; a 95% t-interval over the seeds). A verdict is
 "Shrinking" in T1 is measured directly: per data seed, DAGAN's gain over C at the smallest
 size minus its gain at the largest size, and that difference's paired interval.
 """
-from .report import cells, paired, verdict
+from .report import cells, paired, seed_differences, verdict
 
 __all__ = ["TREND_CLAIMS", "TREND_METHODS", "TREND_VERDICTS", "trend_verdicts", "format_trends"]
 
@@ -36,11 +36,8 @@ TREND_VERDICTS = ("holds", "contradicted", "not shown", "not measured")
 
 def _diff(table, a, b, n):
     """The paired interval of a - b at size n over their common data seeds, or None."""
-    accs_a, accs_b = table.get((a, n), {}), table.get((b, n), {})
-    common = sorted(set(accs_a) & set(accs_b))
-    if not common:
-        return None
-    return paired([accs_a[s] - accs_b[s] for s in common])
+    diffs = seed_differences(table, a, b, n)
+    return paired(list(diffs.values())) if diffs else None
 
 
 def _combine(intervals):
@@ -67,9 +64,7 @@ def trend_verdicts(results):
     checks = {}
 
     # T1: the gain at the smallest size above zero, and (gain there - gain at the largest) too
-    gains = {n: {s: table[("DAGAN", n)][s] - table[("C", n)][s]
-                 for s in set(table.get(("DAGAN", n), {})) & set(table.get(("C", n), {}))}
-             for n in (small, large)}
+    gains = {n: seed_differences(table, "DAGAN", "C", n) for n in (small, large)}
     common = sorted(set(gains[small]) & set(gains[large]))
     shrink = (paired([gains[small][s] - gains[large][s] for s in common])
               if common and large != small else None)
