@@ -10,6 +10,7 @@ import time
 import numpy as np
 import pytest
 
+from tinydagan.experiments import run_seconds
 from tinydagan.serialization import load_npz, save_npz
 from tinydagan.training import METHODS, TrainConfig, Trainer, TrainingStopped, train
 from tinydagan.training.checkpoint import CHECKPOINT_FORMAT
@@ -121,6 +122,51 @@ def test_a_finished_run_can_be_extended_to_more_steps(tiny_cifar, tmp_path):
     assert extended["test_accuracy"] == straight["test_accuracy"]
     with pytest.raises(ValueError, match="is at step 20, beyond --steps 5"):
         train(tiny(tiny_cifar, tmp_path, method="DAGAN", steps=5, out_dir=str(tmp_path / "b")), out=quiet)
+
+
+def _set_checkpoint_seconds(path, seconds):
+    """Write ``seconds`` as the checkpoint's training time so far (None: drop the entry, as in
+    a checkpoint written before the time was kept)."""
+    state = load_npz(path)
+    state.pop("train_seconds")
+    if seconds is not None:
+        state["train_seconds"] = np.array(seconds)
+    save_npz(path, state)
+
+
+def test_the_training_time_adds_up_over_the_sessions_of_a_run(tiny_cifar, tmp_path):
+    quiet = open(os.devnull, "w")
+    first = train(tiny(tiny_cifar, tmp_path, method="DAGAN", steps=10), out=quiet)
+    assert first["train_seconds"] == first["train_seconds_this_session"] > 0
+    ckpt = tmp_path / "run" / "checkpoint.npz"
+    assert 0 < float(load_npz(ckpt)["train_seconds"]) <= first["train_seconds"] + 0.05
+    _set_checkpoint_seconds(ckpt, 1000.0)              # as if the first 10 steps took 1000 s
+    extended = train(tiny(tiny_cifar, tmp_path, method="DAGAN", steps=20), out=quiet)
+    assert extended["train_seconds"] == pytest.approx(
+        1000.0 + extended["train_seconds_this_session"], abs=0.1)
+    assert float(load_npz(ckpt)["train_seconds"]) > 1000.0   # the next session goes on from it
+    assert run_seconds(extended, measured=3.0) == extended["train_seconds"]
+
+    _set_checkpoint_seconds(ckpt, None)                 # an older checkpoint: time unknown
+    again = train(tiny(tiny_cifar, tmp_path, method="DAGAN", steps=25), out=quiet)
+    assert again["train_seconds"] is None
+    assert "train_seconds" not in load_npz(ckpt)        # unknown stays unknown
+    assert run_seconds(again, measured=3.0) == 3.0      # then this session's wall time...
+    assert run_seconds(again) == again["train_seconds_this_session"]   # ...or its own loop's
+
+
+def test_vanilla_gan_counts_its_per_class_gans_in_its_training_time(tiny_cifar, tmp_path):
+    quiet = open(os.devnull, "w")
+    cfg = tiny(tiny_cifar, tmp_path, method="VanillaGAN", steps=4)
+    train(cfg, out=quiet)
+    run = tmp_path / "run"
+    _set_checkpoint_seconds(run / "gan_class0" / "checkpoint.npz", 1000.0)
+    again = train(cfg, out=quiet)          # everything finished: nothing trains, times add up
+    gans = sum(json.load(open(run / f"gan_class{k}" / "result.json"))["train_seconds"]
+               for k in range(10))
+    own = float(load_npz(run / "checkpoint.npz")["train_seconds"])
+    assert gans > 1000.0
+    assert again["train_seconds"] == pytest.approx(gans + own, abs=0.1)
 
 
 def test_a_checkpoint_of_other_settings_is_refused(tiny_cifar, tmp_path):

@@ -40,7 +40,7 @@ import numpy as np
 from . import data as tdata
 from .data.image_folder import list_image_folder
 from .experiments import (Run, code_version, estimate_seconds, finished_result, grid_settings,
-                          make_plan, run_config, run_grid)
+                          make_plan, run_config, run_grid, run_seconds)
 from .progress import format_seconds
 from .report import paired, verdict, verdict_sentence
 from .sample import GENERATOR_FILE, draw, load_generator, save_sample_grid, write_images
@@ -306,7 +306,7 @@ def _report(job, split, results, cas, generator_run, seconds):
     cas_runs = [{"method": "CAS", "data_seed": s, "steps": cas[s]["steps"],
                  "test_accuracy": cas[s]["test_accuracy"],
                  "per_class_accuracy": cas[s]["per_class"],
-                 "seconds": cas[s]["train_seconds_this_session"]} for s in job.data_seeds]
+                 "seconds": run_seconds(cas[s])} for s in job.data_seeds]
     settings = {**grid_settings(job.base), "data_seeds": list(job.data_seeds),
                 "steps": {r["method"]: r["steps"] for r in results["runs"]},
                 "per_class_generated": job.per_class, "sample_seed": job.sample_seed}

@@ -43,7 +43,7 @@ from .training.trainer import train
 
 __all__ = ["Run", "PRESETS", "steps_for", "make_plan", "shard", "run_grid", "merge_folders",
            "grid_settings", "reusable_runs", "run_config", "finished_result", "finished_runs",
-           "load_results", "estimate_seconds",
+           "load_results", "estimate_seconds", "run_seconds",
            "code_version", "run_parallel", "RunFailed", "worker_environment", "THREAD_VARIABLES"]
 
 # Each preset is a set of compare settings; flags given on the command line override them.
@@ -141,6 +141,15 @@ def grid_settings(base):
     skip = {"method", "per_class", "data_seed", "steps", "out_dir", "log_every", "sample_every",
             "checkpoint_every", "only_class"}
     return {k: v for k, v in asdict(base).items() if k not in skip}
+
+
+def run_seconds(result, measured=None):
+    """A run's training time: its result's ``train_seconds`` (every session, what the method
+    trained first included) where known, else ``measured`` (this session's wall time), else
+    the last session's own training time (a lower bound)."""
+    if result.get("train_seconds") is not None:
+        return result["train_seconds"]
+    return measured if measured is not None else result.get("train_seconds_this_session", 0.0)
 
 
 def _entry(run, result, seconds, base):
@@ -279,11 +288,11 @@ def run_grid(base, plan, out_dir, out=None, fresh=False, jobs=1, reuse=None):
             continue
         progress.line(i, run, f"(finished earlier) -> {cfg.out_dir}")
         progress.finished(run, skipped=True)
-        entries[i] = _entry(run, result, result.get("train_seconds_this_session", 0.0), base)
+        entries[i] = _entry(run, result, run_seconds(result), base)
 
     def record(i, run, result, seconds):
         progress.finished(run)
-        entries[i] = _entry(run, result, seconds, base)
+        entries[i] = _entry(run, result, run_seconds(result, seconds), base)
         write_results(out_dir, settings, [entries[k] for k in sorted(entries)], version)
 
     if todo:                                    # a size the data cannot give fails before any run

@@ -11,6 +11,8 @@ A checkpoint is a plain ``.npz`` (no pickle) with these entries:
     history               the logged records so far (JSON list)
     last                  the record of the last step (JSON), for a result that ends there
     best_acc, best_step   the best validation so far (absent before the first validation)
+    train_seconds         the training time of every session up to this step (absent in
+                          checkpoints written before it was kept: that time is unknown)
     D/..., opt_d/..., ema/..., best/..., and for a GAN G/..., opt_g/...   the arrays
 
 ``read_checkpoint`` refuses anything else with one ValueError that names the file and says
@@ -45,6 +47,7 @@ class Checkpoint:
     best_accuracy: Optional[float]   # None before the first validation
     best_step: Optional[int]
     parts: dict
+    train_seconds: Optional[float] = None   # None: not known (an older checkpoint)
 
     def to_arrays(self, identity, data_fingerprint):
         """{entry: array} for ``save_npz``."""
@@ -58,6 +61,8 @@ class Checkpoint:
              "last": np.array(json.dumps(self.last_record))}
         if self.best_accuracy is not None:
             s["best_acc"], s["best_step"] = np.array(self.best_accuracy), np.array(self.best_step)
+        if self.train_seconds is not None:
+            s["train_seconds"] = np.array(float(self.train_seconds))
         for prefix, arrays in self.parts.items():
             s.update({f"{prefix}/{name}": value for name, value in arrays.items()})
         return s
@@ -118,13 +123,14 @@ def read_checkpoint(path, identity, data_fingerprint, steps, num_train):
     if "best_acc" in s or "best_step" in s:
         best_accuracy = entry.number("best_acc", 0, 100)
         best_step = entry.integer("best_step", 1, step)
+    train_seconds = entry.number("train_seconds", 0, math.inf) if "train_seconds" in s else None
     parts = {}
     for name, value in s.items():
         if "/" in name:
             prefix, key = name.split("/", 1)
             parts.setdefault(prefix, {})[key] = value
     return Checkpoint(step, entry.json("rng", dict), queue.astype(np.int64), history, last,
-                      best_accuracy, best_step, parts)
+                      best_accuracy, best_step, parts, train_seconds)
 
 
 def _is_int(value):

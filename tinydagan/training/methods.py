@@ -19,6 +19,7 @@ reusing the same generated batch (as DCGAN does). Adding a method is one new ent
 """
 import contextlib
 import os
+from typing import NamedTuple, Optional
 
 import numpy as np
 
@@ -26,8 +27,16 @@ from .. import losses, ops
 from ..models import Discriminator, Generator, sample_noise
 from ..tensor import no_grad
 
-__all__ = ["Method", "Classifier", "VanillaGAN", "JointGAN", "UnconditionalGAN", "SemiGAN",
-           "DAGAN", "METHODS", "get_method", "frozen", "format_method_table"]
+__all__ = ["Method", "ExtraImages", "Classifier", "VanillaGAN", "JointGAN", "UnconditionalGAN",
+           "SemiGAN", "DAGAN", "METHODS", "get_method", "frozen", "format_method_table"]
+
+
+class ExtraImages(NamedTuple):
+    """Images a method adds to the labelled set before training (Vanilla GAN's samples),
+    and the training time it spent making them (None: some of it is not known)."""
+    x: np.ndarray              # (N, 3, S, S) float32
+    y: np.ndarray              # (N,)
+    train_seconds: Optional[float]
 
 
 @contextlib.contextmanager
@@ -91,8 +100,8 @@ class Method:
         return D, G
 
     def extra_labelled(self, cfg, splits, out, fresh):
-        """Images to add to the labelled set before training, (x, y), or None. Runs before
-        the trainer is built (Vanilla GAN trains its per-class GANs here)."""
+        """Images to add to the labelled set before training (``ExtraImages``), or None.
+        Runs before the trainer is built (Vanilla GAN trains its per-class GANs here)."""
         return None
 
     def train_step(self, cfg, D, G, opt_d, opt_g, x, y, num_classes, rng):
@@ -123,21 +132,22 @@ class VanillaGAN(Classifier):
     def extra_labelled(self, cfg, splits, out, fresh):
         """Train one GAN per class (``cfg.per_class_gan_steps`` steps each, in
         ``out_dir/gan_class<k>``), then draw ``cfg.gan_samples_per_class`` images from each.
-        Returns (x (K * m, 3, S, S) float32, y (K * m,))."""
+        Returns ``ExtraImages`` of K * m images and the GANs' training time."""
         from .trainer import Trainer  # imported here: the trainer imports this table
 
         K = splits["train"].num_classes
-        xs, ys = [], []
+        xs, ys, seconds = [], [], []
         for k in range(K):
             sub = cfg.replace(method="GAN", only_class=k, steps=cfg.per_class_gan_steps,
                               out_dir=os.path.join(cfg.out_dir, f"gan_class{k}"))
             trainer = Trainer(sub, splits, out, fresh=fresh)
-            trainer.run()
+            seconds.append(trainer.run()["train_seconds"])
             rng = np.random.default_rng([cfg.seed, k, 11])
             trainer.G.eval()
             xs.append(trainer.G.sample(cfg.gan_samples_per_class, rng, cfg.z_noise).data)
             ys.append(np.full(cfg.gan_samples_per_class, k, np.int64))
-        return np.concatenate(xs), np.concatenate(ys)
+        total = None if None in seconds else sum(seconds)
+        return ExtraImages(np.concatenate(xs), np.concatenate(ys), total)
 
 
 class JointGAN(Method):

@@ -66,12 +66,15 @@ class Trainer:
         samples_*.png    one row per class from the generator (GAN methods)
         generator.npz    G at the last step, for a conditional G (``sample.py``)
         model.npz        the evaluation weights (EMA, at the best validation step)
-        result.json      accuracies, per-class accuracy, confusion matrix, config, history
+        result.json      accuracies, per-class accuracy, confusion matrix, config, history,
+                         training time: ``train_seconds`` over every session (with what
+                         the method trained first), ``train_seconds_this_session``
     """
 
     def __init__(self, cfg: TrainConfig, splits=None, out=None, extra_labelled=None, fresh=False):
         """``splits``: preloaded ``load_splits(cfg)`` (shared across runs of an experiment);
-        ``extra_labelled``: (x float NCHW, y) added to the labelled set (Vanilla GAN);
+        ``extra_labelled``: ``ExtraImages`` added to the labelled set (Vanilla GAN's samples;
+        the time spent making them counts in the run's ``train_seconds``);
         ``fresh``: delete ``out_dir``'s checkpoint and start from step 0 instead of resuming."""
         self.cfg, self.out = cfg, out or sys.stdout
         self.method = get_method(cfg.method)
@@ -100,6 +103,10 @@ class Trainer:
         self.last_record = None    # the record of the last step done (logged or not)
         self.best = None           # Best, after the first validation
         self._real_diversity = None
+        # training time of the sessions before this one (None: an older checkpoint's, unknown),
+        # and this session's start (set by run)
+        self.earlier_seconds, self._started = 0.0, None
+        self.extra_seconds = 0.0 if extra_labelled is None else extra_labelled.train_seconds
 
         # --- the run's folder: resume from its checkpoint unless fresh ---
         self.ckpt_path = os.path.join(cfg.out_dir, "checkpoint.npz")
@@ -119,6 +126,7 @@ class Trainer:
             print(f"[{cfg.method}] resuming from {self.ckpt_path} at step {self.step}", file=self.out)
         flip = cfg.dataset != "svhn"  # a flipped digit is another symbol
         start_time, start_step = time.perf_counter(), self.step
+        self._started = start_time
         while self.step < cfg.steps:
             x, y = self.sampler.next()
             if self.method.augment:
@@ -175,7 +183,10 @@ class Trainer:
     def _finish(self, train_seconds):
         cfg = self.cfg
         history, best = self._final_rows()
+        known = self.earlier_seconds is not None and self.extra_seconds is not None
+        total = self.earlier_seconds + train_seconds + self.extra_seconds if known else None
         result = {"method": cfg.method, "config": json.loads(cfg.to_json()), "steps": self.step,
+                  "train_seconds": None if total is None else round(total, 1),
                   "train_seconds_this_session": round(train_seconds, 1), "history": history,
                   "data_fingerprint": self.splits_fingerprint}
         if self.G is not None:
@@ -292,7 +303,15 @@ class Trainer:
             best_accuracy, best_step = self.best.val_accuracy, self.best.step
             parts["best"] = self.best.weights
         return Checkpoint(self.step, self.rng.bit_generator.state, self.sampler._queue,
-                          self.history, self.last_record, best_accuracy, best_step, parts)
+                          self.history, self.last_record, best_accuracy, best_step, parts,
+                          self._seconds_so_far())
+
+    def _seconds_so_far(self):
+        """This run's own training time up to now, over every session (None if unknown)."""
+        if self.earlier_seconds is None:
+            return None
+        return self.earlier_seconds + (time.perf_counter() - self._started if self._started
+                                       is not None else 0.0)
 
     def save_checkpoint(self):
         save_npz(self.ckpt_path, self._checkpoint().to_arrays(self.cfg.identity(),
@@ -323,6 +342,7 @@ class Trainer:
             self.best = Best(c.best_accuracy, c.best_step, c.parts["best"])
         self.sampler._queue = c.sampler_queue
         self.history, self.last_record, self.step = c.history, c.last_record, c.step
+        self.earlier_seconds = c.train_seconds
 
 
 def train(cfg, splits=None, out=None, fresh=False):
