@@ -29,6 +29,7 @@ def tiny_base(root, **changes):
 
 def test_the_steps_rule_grows_with_n_and_doubles_for_joint_gans():
     assert steps_for("C", 50, 1500) == 1500 and steps_for("DAGAN", 50, 1500) == 3000
+    assert steps_for("DAGAN_aug", 100, 1500) == 6000            # its own factor: 3 x 2000
     assert steps_for("C", 200, 1500) == 3000                    # 1500 x sqrt(4)
     assert steps_for("C_aug", 100, 1500) == 2000                # 2121 rounded to 250
     assert steps_for("C", 10, 1500) == 1500                     # never fewer than the base

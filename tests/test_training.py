@@ -218,3 +218,30 @@ def test_cli_errors_and_help(tmp_path):
     run = subprocess.run([sys.executable, "-m", "tinydagan", "train", "--data-root", str(tmp_path / "nowhere"),
                           "--out", str(tmp_path / "o")], capture_output=True, text=True)
     assert run.returncode == 1 and "error" in run.stderr and "Traceback" not in run.stderr
+
+
+EXTEND = os.path.join(os.path.dirname(__file__), "..", "examples", "extend_runs.py")
+
+
+def test_extend_runs_trains_a_copy_on_and_prints_the_straight_runs_validation(tiny_cifar, tmp_path):
+    quiet = open(os.devnull, "w")
+    straight = train(tiny(tiny_cifar, tmp_path, method="C", steps=20, out_dir=str(tmp_path / "a")),
+                     out=quiet)
+    train(tiny(tiny_cifar, tmp_path, method="C", steps=10, out_dir=str(tmp_path / "b")), out=quiet)
+    before = (tmp_path / "b" / "result.json").read_text()
+    run = subprocess.run([sys.executable, EXTEND, f"{tmp_path / 'b'}:20", "--out",
+                          str(tmp_path / "ext")], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    curve = ", ".join(f"{r['step']} {r['val_acc']:.1f}" for r in straight["history"] if "val_acc" in r)
+    assert (f"b to 20: best validation {straight['val_accuracy']:.1f}% at step "
+            f"{straight['best_step']}; validation by step: {curve}") in run.stdout
+    assert (tmp_path / "b" / "result.json").read_text() == before      # the original untouched
+    extended = json.load(open(tmp_path / "ext" / "b_to20" / "result.json"))
+    assert extended["test_accuracy"] == straight["test_accuracy"]
+
+    for spec, message in [(f"{tmp_path / 'b'}:5", "already has 10 steps"),
+                          (f"{tmp_path / 'b'}", "expected RUN_FOLDER:STEPS"),
+                          (f"{tmp_path / 'none'}:20", "is not a finished run")]:
+        bad = subprocess.run([sys.executable, EXTEND, spec, "--out", str(tmp_path / "ext")],
+                             capture_output=True, text=True, timeout=600)
+        assert bad.returncode != 0 and message in bad.stderr, (spec, bad.stderr)

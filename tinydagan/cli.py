@@ -77,7 +77,9 @@ def build_parser():
     p.add_argument("--steps-gan", type=int, default=argparse.SUPPRESS,
                    help="fixed steps of the methods that train a generator jointly ("
                         + ", ".join(m.name for m in joint)
-                        + f"; default: {joint[0].steps_factor} x a classifier's steps)")
+                        + "; default: " + ", ".join(f"{m.name} {m.steps_factor} x"
+                                                     for m in joint)
+                        + " a classifier's steps)")
     p.add_argument("--dry-run", action="store_true",
                    help="print the plan (each run, its steps) and its time estimated from a short "
                         "timing of this machine, then stop")
