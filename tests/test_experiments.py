@@ -33,7 +33,7 @@ def test_the_steps_rule_grows_with_n_and_doubles_for_joint_gans():
     assert steps_for("C", 200, 1500) == 3000                    # 1500 x sqrt(4)
     assert steps_for("C_aug", 100, 1500) == 2000                # 2121 rounded to 250
     assert steps_for("C", 10, 1500) == 1500                     # never fewer than the base
-    assert steps_for("VanillaGAN", 500, 1500) == steps_for("C", 500, 1500)
+    assert steps_for("VanillaGAN", 500, 1500) == 2 * steps_for("C", 500, 1500)
 
 
 def test_the_plan_is_every_cell_and_seed_with_fixed_steps_overriding_the_rule():

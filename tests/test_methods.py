@@ -20,7 +20,7 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 @pytest.mark.parametrize("name, outputs, generator, conditional, augment, steps_factor", [
     ("C", 10, False, None, False, 1), ("C_aug", 10, False, None, True, 1),
-    ("VanillaGAN", 10, False, None, False, 1), ("GAN", 1, True, False, False, 1),
+    ("VanillaGAN", 10, False, None, False, 2), ("GAN", 1, True, False, False, 1),
     ("SemiGAN", 11, True, False, False, 2), ("DAGAN", 20, True, True, False, 2),
     ("DAGAN_aug", 20, True, True, True, 3)])
 def test_what_each_method_says_and_builds(name, outputs, generator, conditional, augment,
