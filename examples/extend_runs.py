@@ -10,8 +10,9 @@ be copied and trained on, and its validation accuracy read at every ``eval_every
 Each ``RUN_FOLDER:STEPS`` is copied to ``runs/extended/<folder>_to<STEPS>/`` (its checkpoint,
 and Vanilla GAN's per-class GANs) and trained there to STEPS with the settings in its
 result.json; the grid's folder is not touched. An interrupted extension resumes. Only
-validation figures are printed: choose steps on them. (The trainer also scores the test set
-at the end, into the copy's result.json; that figure is for reporting, not for choosing.)
+validation figures are printed: choose steps on them. (The trainer's own lines go to the
+copy's log.txt: it also scores the test set at the end, a figure for reporting, not for
+choosing.)
 """
 import argparse
 import json
@@ -41,7 +42,11 @@ def extend(folder, steps, out_root):
                 shutil.copytree(os.path.join(folder, name), os.path.join(dst, name),
                                 dirs_exist_ok=True)
         shutil.copy(os.path.join(folder, "checkpoint.npz"), dst)
-    result = train(TrainConfig(**{**config, "steps": steps, "out_dir": dst}))
+    log = os.path.join(dst, "log.txt")       # the trainer's lines, its test score among them
+    print(f"{os.path.basename(os.path.normpath(folder))}: {config['steps']} -> {steps} steps; "
+          f"progress in {log}", flush=True)
+    with open(log, "a") as out:
+        result = train(TrainConfig(**{**config, "steps": steps, "out_dir": dst}), out=out)
     curve = [(r["step"], r["val_acc"]) for r in result["history"] if "val_acc" in r]
     return curve, result["best_step"], result["val_accuracy"]
 

@@ -235,6 +235,7 @@ def test_extend_runs_trains_a_copy_on_and_prints_the_straight_runs_validation(ti
     curve = ", ".join(f"{r['step']} {r['val_acc']:.1f}" for r in straight["history"] if "val_acc" in r)
     assert (f"b to 20: best validation {straight['val_accuracy']:.1f}% at step "
             f"{straight['best_step']}; validation by step: {curve}") in run.stdout
+    assert "test accuracy" not in run.stdout                            # validation only
     assert (tmp_path / "b" / "result.json").read_text() == before      # the original untouched
     extended = json.load(open(tmp_path / "ext" / "b_to20" / "result.json"))
     assert extended["test_accuracy"] == straight["test_accuracy"]
