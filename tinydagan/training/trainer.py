@@ -125,8 +125,7 @@ class Trainer:
         if self.resumed:
             print(f"[{cfg.method}] resuming from {self.ckpt_path} at step {self.step}", file=self.out)
         flip = cfg.dataset != "svhn"  # a flipped digit is another symbol
-        start_time, start_step = time.perf_counter(), self.step
-        self._started = start_time
+        self._started, start_step = time.perf_counter(), self.step
         while self.step < cfg.steps:
             x, y = self.sampler.next()
             if self.method.augment:
@@ -150,7 +149,7 @@ class Trainer:
             if self.step % cfg.log_every == 0 or "val_acc" in record:
                 self.history.append(record)
             if self.step % cfg.log_every == 0 or self.step == cfg.steps or "val_acc" in record:
-                elapsed = time.perf_counter() - start_time
+                elapsed = time.perf_counter() - self._started
                 eta = eta_seconds(elapsed, self.step - start_step, cfg.steps - start_step)
                 text = " ".join(f"{k} {v:.3f}" for k, v in losses.items())
                 val = f" | val {record['val_acc']:.1f}%" if "val_acc" in record else ""
@@ -163,7 +162,7 @@ class Trainer:
                 self._guard(losses, check_weights=True)  # never save a broken model
                 self.save_checkpoint()
                 self._last_saved = self.step
-        return self._finish(time.perf_counter() - start_time)
+        return self._finish(time.perf_counter() - self._started)
 
     def _final_rows(self):
         """(history, best) of the result. A last step off the validation schedule is
