@@ -14,6 +14,8 @@ import contextlib
 import json
 import os
 import re
+import signal
+import threading
 import uuid
 import zipfile
 
@@ -73,21 +75,45 @@ def write_json(path, obj):
     write_text(path, text)
 
 
-def _write_npz(f, arrays, compress):
-    """The ``.npz`` format (one ``.npy`` per array in a zip) as ``np.savez`` writes it, but an
-    error mid-write (Ctrl-C) propagates as itself: ``np.savez`` closes the zip in a
-    ``finally``, and that close fails, replacing the interrupt, if it came while a member
-    was being opened."""
-    zf = zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED)
+@contextlib.contextmanager
+def _ctrl_c_held_back():
+    """Run the block with Ctrl-C (SIGINT) noted instead of raised, then deliver it to the
+    handler that was there before (Python's raises KeyboardInterrupt). Only the main thread
+    can change signal handlers, and only it receives KeyboardInterrupt: elsewhere the block
+    runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
     try:
-        for name, value in arrays.items():
-            with zf.open(name + ".npy", "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, value, allow_pickle=False)
-    except BaseException:
-        with contextlib.suppress(Exception):  # the temporary file is deleted anyway
-            zf.close()
-        raise
-    zf.close()
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if pressed:
+            signal.raise_signal(signal.SIGINT)
+
+
+def _write_npz(f, arrays, compress):
+    """The ``.npz`` format (one ``.npy`` per array in a zip) as ``np.savez`` writes it, with
+    Ctrl-C held back until the zip is complete. An interrupt inside zipfile leaves a half-made
+    object whose clean-up fails with a second error: while a member is being opened,
+    ``np.savez``'s ``close`` in a ``finally`` replaces the interrupt with a ValueError; inside
+    ``ZipFile(...)`` itself, the half-built object prints a traceback when it is collected.
+    Finishing first costs a fraction of a second, and ``atomic_write`` still discards the
+    temporary file, so the old file stays. Other errors (a full disk) propagate as
+    themselves."""
+    with _ctrl_c_held_back():
+        zf = zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED)
+        try:
+            for name, value in arrays.items():
+                with zf.open(name + ".npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, value, allow_pickle=False)
+        except BaseException:
+            with contextlib.suppress(Exception):  # the temporary file is deleted anyway
+                zf.close()
+            raise
+        zf.close()
 
 
 def save_npz(path, arrays, compress=False):
