@@ -22,6 +22,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 
@@ -362,6 +363,22 @@ def test_a_real_ctrl_c_inside_an_npz_write_waits_for_the_zip_then_keeps_the_old_
     assert unraisable == []                       # no finaliser failed
     assert int(load_npz(path)["step"]) == 3 and os.listdir(tmp_path) == ["checkpoint.npz"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_save_npz_works_outside_the_main_thread(tmp_path):
+    # only the main thread may change a signal handler: elsewhere nothing is held back
+    errors = []
+
+    def save():
+        try:
+            save_npz(tmp_path / "a.npz", {"step": np.array(7)})
+        except Exception as e:               # noqa: BLE001  (reported below)
+            errors.append(e)
+
+    worker = threading.Thread(target=save)
+    worker.start()
+    worker.join()
+    assert errors == [] and int(load_npz(tmp_path / "a.npz")["step"]) == 7
 
 
 @pytest.mark.slow

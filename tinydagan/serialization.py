@@ -79,9 +79,11 @@ def write_json(path, obj):
 def _ctrl_c_held_back():
     """Run the block with Ctrl-C (SIGINT) noted instead of raised, then deliver it to the
     handler that was there before (Python's raises KeyboardInterrupt). Only the main thread
-    can change signal handlers, and only it receives KeyboardInterrupt: elsewhere the block
-    runs as it is."""
-    if threading.current_thread() is not threading.main_thread():
+    can change signal handlers, and only it receives KeyboardInterrupt; a handler set outside
+    Python (getsignal gives None) could not be put back. In those cases the block runs as
+    it is."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is None):
         yield
         return
     pressed = []
