@@ -333,8 +333,8 @@ def test_ctrl_c_inside_an_npz_write_propagates_and_keeps_the_old_file(tmp_path, 
 def test_a_real_ctrl_c_inside_an_npz_write_waits_for_the_zip_then_keeps_the_old_file(
         tmp_path, monkeypatch, where):
     # A real SIGINT, not a raised KeyboardInterrupt: it lands wherever the interpreter is.
-    # Inside ZipFile's constructor it used to leave a half-built object whose finaliser
-    # printed a traceback (AttributeError: no attribute '_writing').
+    # Raised at once inside ZipFile's constructor, it would leave a half-built object whose
+    # finaliser prints a traceback (AttributeError: no attribute '_writing').
     path = tmp_path / "checkpoint.npz"
     save_npz(path, {"step": np.array(3), "w": np.zeros(4)})
     finished, unraisable = [], []
