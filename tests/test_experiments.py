@@ -143,6 +143,28 @@ def test_a_grid_continues_on_another_machine_from_its_committed_results_json(tin
         reusable_runs(tiny_base(tiny_cifar, lr=1e-3), plan, load_results(str(committed)), "x")
 
 
+def test_merge_orders_methods_as_the_methods_table_not_by_name(tmp_path):
+    entry = {"per_class": 50, "data_seed": 0, "seed": 0, "steps": 10, "test_accuracy": 30.0,
+             "val_accuracy": 30.0, "best_step": 10, "test_accuracy_final_step": 30.0,
+             "per_class_accuracy": [30.0] * 10, "seconds": 1.0}
+    names = ["SemiGAN", "DAGAN_aug", "C_aug", "VanillaGAN", "DAGAN", "C"]   # any order
+    for i, name in enumerate(names):
+        folder = tmp_path / f"shard{i}"
+        folder.mkdir()
+        runs = [{**entry, "method": name}, {**entry, "method": name, "data_seed": 1}]
+        (folder / "results.json").write_text(json.dumps(
+            {"settings": {"width": 0.5}, "version": {}, "runs": runs}))
+    merged = merge_folders([str(tmp_path / f"shard{i}") for i in range(6)],
+                           str(tmp_path / "merged"))
+    order = ["C", "C_aug", "VanillaGAN", "SemiGAN", "DAGAN", "DAGAN_aug"]
+    assert [(r["data_seed"], r["method"]) for r in merged["runs"]] == \
+        [(0, m) for m in order] + [(1, m) for m in order]
+    report = (tmp_path / "merged" / "results.md").read_text()
+    rows = [line.split(" | ")[0][2:] for line in report.splitlines()
+            if line.startswith("| ") and not line.startswith(("| method", "|---"))]
+    assert rows[:6] == order
+
+
 def test_merge_refuses_a_folder_without_results(tmp_path):
     with pytest.raises(ValueError, match="has no results.json"):
         merge_folders([str(tmp_path)], str(tmp_path / "out"))

@@ -37,7 +37,7 @@ from .progress import format_seconds
 from .files import open_regular
 from .serialization import prepare_folder, write_json
 from .training.config import TrainConfig
-from .training.methods import VanillaGAN, get_method
+from .training.methods import METHODS, VanillaGAN, get_method
 from .training.run_data import check_class_sizes, load_splits, splits_fingerprint
 from .training.trainer import train
 
@@ -407,7 +407,8 @@ def merge_folders(folders, out_dir):
 
     Refuses folders whose settings differ (naming the settings), drops exact duplicates of
     a run, refuses two different results for the same run. Runs are ordered by data seed,
-    then n, then method name."""
+    then n, then method in the order of the methods table (C, C_aug, ..., DAGAN_aug: the
+    paper's, and the report's rows)."""
     if not folders:
         raise ValueError("merge: give at least one folder")
     loaded = [(f, load_results(f)) for f in folders]
@@ -425,7 +426,8 @@ def merge_folders(folders, out_dir):
                 raise ValueError(f"merge: {key[0]}, {key[1]} per class, data_seed {key[2]} has "
                                  f"different results in {by_key[key][0]} and {folder}")
             by_key.setdefault(key, (folder, entry))
-    runs = [by_key[k][1] for k in sorted(by_key, key=lambda k: (k[2], k[1], k[0]))]
+    order = {name: i for i, name in enumerate(METHODS)}
+    runs = [by_key[k][1] for k in sorted(by_key, key=lambda k: (k[2], k[1], order[k[0]]))]
     prepare_folder(out_dir)
     return write_results(out_dir, first["settings"], runs, first.get("version"))
 
