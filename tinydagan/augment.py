@@ -177,7 +177,7 @@ class Augmentation:
     per_class: int                   # generated images written per class
     data_seeds: tuple = (0, 1, 2)
     steps: Optional[int] = None      # C's steps (default: experiments' rule on base.steps)
-    steps_gan: Optional[int] = None  # DAGAN's (default: twice C's)
+    steps_gan: Optional[int] = None  # DAGAN's and DAGAN_aug's (default: 2 x / 3 x C's)
     with_aug: bool = False
     sample_seed: int = 0
 
