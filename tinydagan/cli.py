@@ -1,6 +1,6 @@
 """The ``tinydagan`` command (also ``python -m tinydagan``).
 
-    tinydagan compare                       # the classroom comparison: C vs DAGAN, 3 data seeds
+    tinydagan compare                       # the full comparison: C vs DAGAN, 3 data seeds
     tinydagan train --method DAGAN --steps 6000 --out runs/dagan
     tinydagan augment --data my_images --per-class 100 --out runs/augment   # your own folder
     tinydagan sample --model runs/augment --per-class 500 --out more_images
