@@ -1,6 +1,6 @@
 """Tutorial 08: does DAGAN help on your own images? ``tinydagan augment`` step by step.
 
-Run:  python tutorials/08_your_own_images.py                      (synthetic shapes, about a minute)
+Run:  python tutorials/08_your_own_images.py                      (synthetic shapes, about two minutes)
       python tutorials/08_your_own_images.py --folder my_images    (your own data)
       python tutorials/08_your_own_images.py --fast                (3 steps: does it run?)
       python tutorials/08_your_own_images.py --help
