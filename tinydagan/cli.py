@@ -137,8 +137,9 @@ def build_parser():
     p.add_argument("--steps", type=int, default=None,
                    help="C's steps (default: the rule of compare: 1500 at 50 per class, x "
                         "sqrt(n / 50) above)")
-    p.add_argument("--steps-gan", type=int, default=None, help="DAGAN's steps, and DAGAN_aug's with --with-aug "
-                        "(default: 2 x C's for DAGAN, 3 x for DAGAN_aug)")
+    p.add_argument("--steps-gan", type=int, default=None,
+                   help="DAGAN's steps, and DAGAN_aug's with --with-aug (default: 2 x C's for "
+                        "DAGAN, 3 x for DAGAN_aug)")
     p.add_argument("--with-aug", action="store_true",
                    help="also compare C_aug and DAGAN_aug (classic crop + flip augmentation)")
     p.add_argument("--sample-seed", type=int, default=0,
