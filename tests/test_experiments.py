@@ -36,6 +36,13 @@ def test_the_steps_rule_grows_with_n_and_doubles_for_joint_gans():
     assert steps_for("VanillaGAN", 500, 1500) == 2 * steps_for("C", 500, 1500)
 
 
+def test_the_steps_rule_doubles_from_500_per_class_on():
+    assert steps_for("C", 499, 1500) == 4750                    # 1500 x sqrt(9.98), rounded
+    assert steps_for("C", 500, 1500) == 9500                    # 2 x 4750
+    assert steps_for("DAGAN", 500, 1500) == 19000 and steps_for("DAGAN_aug", 500, 1500) == 28500
+    assert steps_for("C", 1000, 1500) == 2 * 6750               # 1500 x sqrt(20) = 6708
+
+
 def test_the_plan_is_every_cell_and_seed_with_fixed_steps_overriding_the_rule():
     base = TrainConfig(steps=1500)
     plan = make_plan(base, ["C", "DAGAN"], [50, 200], [0, 1])

@@ -12,7 +12,7 @@ import dataclasses
 import os
 import sys
 
-from .experiments import PRESETS
+from .experiments import PRESETS, STEPS_RULE
 from .training.config import TrainConfig, flag
 from .sample import GENERATOR_FILE
 from .training.methods import METHODS
@@ -72,7 +72,7 @@ def build_parser():
                    help="one labelled subset per data seed (default: 0 1 2)")
     p.add_argument("--steps", type=int, default=argparse.SUPPRESS,
                    help="fixed steps of a plain classifier for every size (default: the rule: "
-                        "1500 at 50 per class, x sqrt(n / 50) above; docs/results.md)")
+                        + STEPS_RULE + "; docs/results.md)")
     joint = [m for m in METHODS.values() if m.joint_generator]
     p.add_argument("--steps-gan", type=int, default=argparse.SUPPRESS,
                    help="fixed steps of the methods that train a generator jointly ("
@@ -135,8 +135,7 @@ def build_parser():
                    help="one labelled subset per data seed, at least two: the verdict is a 95%% "
                         "interval over them (default: 0 1 2)")
     p.add_argument("--steps", type=int, default=None,
-                   help="C's steps (default: the rule of compare: 1500 at 50 per class, x "
-                        "sqrt(n / 50) above)")
+                   help="C's steps (default: the rule of compare: " + STEPS_RULE + ")")
     p.add_argument("--steps-gan", type=int, default=None,
                    help="DAGAN's steps, and DAGAN_aug's with --with-aug (default: 2 x C's for "
                         "DAGAN, 3 x for DAGAN_aug)")

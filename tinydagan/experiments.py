@@ -15,7 +15,8 @@ What ``run_grid`` writes to its folder:
     results.md, accuracy.png   the report (``report.py``; the trends verdicts: ``trends.py``)
 
 Steps per run follow ``steps_for``: a plain classifier gets ``base.steps`` at 50 images per
-class and more as n grows (the labelled set is larger, so it takes longer to fit); a method
+class and more as n grows (the labelled set is larger, so it takes longer to fit: the
+square root of the growth, doubled from 500 per class on); a method
 that trains a generator jointly gets its ``steps_factor`` times that. ``--steps`` and
 ``--steps-gan`` replace the rule with fixed numbers.
 
@@ -41,7 +42,7 @@ from .training.methods import METHODS, VanillaGAN, get_method
 from .training.run_data import check_class_sizes, load_splits, splits_fingerprint
 from .training.trainer import train
 
-__all__ = ["Run", "PRESETS", "steps_for", "make_plan", "shard", "run_grid", "merge_folders",
+__all__ = ["Run", "PRESETS", "STEPS_RULE", "DOUBLE_STEPS_FROM", "steps_for", "make_plan", "shard", "run_grid", "merge_folders",
            "grid_settings", "reusable_runs", "run_config", "finished_result", "finished_runs",
            "load_results", "estimate_seconds", "run_seconds",
            "code_version", "run_parallel", "RunFailed", "worker_environment", "THREAD_VARIABLES"]
@@ -81,12 +82,24 @@ class Run:
         return f"{self.method}_n{self.per_class}_data{self.data_seed}"
 
 
+# From this many labelled images per class on, the square-root rule gives twice its steps:
+# at 500 per class C and C_aug were still improving on validation at the rule's last step on
+# every data seed (docs/results.md, "Steps, chosen on validation").
+DOUBLE_STEPS_FROM = 500
+
+STEPS_RULE = ("1500 at 50 per class, x sqrt(n / 50) above, x 2 again from "
+              f"{DOUBLE_STEPS_FROM} per class on")
+
+
 def steps_for(method, per_class, base_steps):
     """The rule: ``base_steps`` x sqrt(n / 50) for a plain classifier (never fewer than
-    ``base_steps``; rounded to 250), times the method's ``steps_factor`` (2 for a method that
-    trains a generator jointly)."""
+    ``base_steps``; rounded to 250), twice that from ``DOUBLE_STEPS_FROM`` images per class
+    on, times the method's ``steps_factor`` (2 for a method that trains a generator
+    jointly)."""
     steps = base_steps * max(1.0, math.sqrt(per_class / 50))
     steps = max(base_steps, int(round(steps / 250)) * 250)
+    if per_class >= DOUBLE_STEPS_FROM:
+        steps *= 2
     return steps * get_method(method).steps_factor
 
 
