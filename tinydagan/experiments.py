@@ -42,7 +42,8 @@ from .training.methods import METHODS, VanillaGAN, get_method
 from .training.run_data import check_class_sizes, load_splits, splits_fingerprint
 from .training.trainer import train
 
-__all__ = ["Run", "PRESETS", "STEPS_RULE", "DOUBLE_STEPS_FROM", "steps_for", "make_plan", "shard", "run_grid", "merge_folders",
+__all__ = ["Run", "PRESETS", "STEPS_RULE", "DOUBLE_STEPS_FROM", "steps_for", "make_plan", "shard",
+           "run_grid", "merge_folders",
            "grid_settings", "reusable_runs", "run_config", "finished_result", "finished_runs",
            "load_results", "estimate_seconds", "run_seconds",
            "code_version", "run_parallel", "RunFailed", "worker_environment", "THREAD_VARIABLES"]
