@@ -12,7 +12,7 @@ import dataclasses
 import os
 import sys
 
-from .experiments import PRESETS, STEPS_RULE
+from .experiments import PRESETS, steps_rule
 from .training.config import TrainConfig, flag
 from .sample import GENERATOR_FILE
 from .training.methods import METHODS
@@ -72,7 +72,7 @@ def build_parser():
                    help="one labelled subset per data seed (default: 0 1 2)")
     p.add_argument("--steps", type=int, default=argparse.SUPPRESS,
                    help="fixed steps of a plain classifier for every size (default: the rule: "
-                        + STEPS_RULE + "; docs/results.md)")
+                        + steps_rule(COMPARE_DEFAULTS["steps"]) + "; docs/results.md)")
     joint = [m for m in METHODS.values() if m.joint_generator]
     p.add_argument("--steps-gan", type=int, default=argparse.SUPPRESS,
                    help="fixed steps of the methods that train a generator jointly ("
@@ -135,10 +135,12 @@ def build_parser():
                    help="one labelled subset per data seed, at least two: the verdict is a 95%% "
                         "interval over them (default: 0 1 2)")
     p.add_argument("--steps", type=int, default=None,
-                   help="C's steps (default: the rule of compare: " + STEPS_RULE + ")")
+                   help="C's steps (default: the rule of compare: "
+                        + steps_rule(COMPARE_DEFAULTS["steps"]) + ")")
     p.add_argument("--steps-gan", type=int, default=None,
-                   help="DAGAN's steps, and DAGAN_aug's with --with-aug (default: 2 x C's for "
-                        "DAGAN, 3 x for DAGAN_aug)")
+                   help="DAGAN's steps, and DAGAN_aug's with --with-aug (default: "
+                        f"{METHODS['DAGAN'].steps_factor} x C's for DAGAN, "
+                        f"{METHODS['DAGAN_aug'].steps_factor} x for DAGAN_aug)")
     p.add_argument("--with-aug", action="store_true",
                    help="also compare C_aug and DAGAN_aug (classic crop + flip augmentation)")
     p.add_argument("--sample-seed", type=int, default=0,

@@ -42,7 +42,7 @@ from .training.methods import METHODS, VanillaGAN, get_method
 from .training.run_data import check_class_sizes, load_splits, splits_fingerprint
 from .training.trainer import train
 
-__all__ = ["Run", "PRESETS", "STEPS_RULE", "DOUBLE_STEPS_FROM", "steps_for", "make_plan", "shard",
+__all__ = ["Run", "PRESETS", "steps_rule", "DOUBLE_STEPS_FROM", "steps_for", "make_plan", "shard",
            "run_grid", "merge_folders",
            "grid_settings", "reusable_runs", "run_config", "finished_result", "finished_runs",
            "load_results", "estimate_seconds", "run_seconds",
@@ -88,8 +88,11 @@ class Run:
 # every data seed (docs/results.md, "Steps, chosen on validation").
 DOUBLE_STEPS_FROM = 500
 
-STEPS_RULE = ("1500 at 50 per class, x sqrt(n / 50) above, x 2 again from "
-              f"{DOUBLE_STEPS_FROM} per class on")
+
+def steps_rule(base_steps):
+    """``steps_for`` in words, for help texts."""
+    return (f"{base_steps} at 50 per class, x sqrt(n / 50) above, x 2 again from "
+            f"{DOUBLE_STEPS_FROM} per class on")
 
 
 def steps_for(method, per_class, base_steps):
