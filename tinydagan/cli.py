@@ -20,7 +20,7 @@ from .training.methods import METHODS
 COMPARE_DEFAULTS = dict(methods=["C", "DAGAN"], per_class=[50], data_seeds=[0, 1, 2], steps=1500,
                         steps_gan=None, out_dir="runs/compare")
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "compare_grid"]
 
 
 def _add_config_options(parser, skip=(), only_given=False, **overrides):
@@ -226,12 +226,10 @@ def _parse_shard(text):
     return i, n
 
 
-def _compare(args):
-    """Layer the settings (TrainConfig < compare defaults < preset < flags), plan, run."""
-    from .experiments import (estimate_seconds, finished_runs, load_results, make_plan,
-                              reusable_runs, run_grid, shard)
-    from .training.run_data import load_splits, splits_fingerprint
-    from .progress import format_seconds
+def compare_grid(args):
+    """The grid a ``compare`` command line asks for: (base TrainConfig, plan). Settings are
+    layered TrainConfig < compare defaults < preset < flags."""
+    from .experiments import make_plan, shard
     given = vars(args)
     settings = {**COMPARE_DEFAULTS, **PRESETS.get(given.get("preset"), {}),
                 **{k: v for k, v in given.items() if k not in ("command", "preset", "fresh",
@@ -245,6 +243,16 @@ def _compare(args):
                      steps=fixed_steps, steps_gan=settings["steps_gan"])
     if args.shard:
         plan = shard(plan, *_parse_shard(args.shard))
+    return base, plan
+
+
+def _compare(args):
+    """Plan the grid (``compare_grid``), take the runs finished elsewhere, run the rest."""
+    from .experiments import (estimate_seconds, finished_runs, load_results, reusable_runs,
+                              run_grid)
+    from .training.run_data import load_splits, splits_fingerprint
+    from .progress import format_seconds
+    base, plan = compare_grid(args)
     reuse = {}
     if args.continue_from:
         reuse = reusable_runs(base, plan, load_results(args.continue_from, "compare"),

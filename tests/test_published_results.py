@@ -1,0 +1,90 @@
+"""The results published in docs/ are runs of today's code, and the page shows them as they are.
+
+docs/results/*.json are merged ``results.json`` files of the commands docs/results.md names.
+A later change to a default setting or to the steps rule would silently turn them into results
+of another recipe (and ``--continue-from`` would refuse to continue the grid); a hand-edited
+table in docs/results.md would drift from the file it quotes. These tests catch both.
+"""
+import json
+import os
+import re
+
+import pytest
+
+from tinydagan.cli import build_parser, compare_grid
+from tinydagan.experiments import load_results, reusable_runs
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(ROOT, "docs", "results")
+PAGE = os.path.join(ROOT, "docs", "results.md")
+
+# each published file and the compare command line that made it (docs/results.md)
+PUBLISHED = {
+    "trends.json": ["compare", "--preset", "trends"],
+    "quick_test.json": ["compare", "--preset", "quick", "--data-seeds"]
+                       + [str(s) for s in range(100, 110)],
+}
+
+
+def _grid(argv):
+    return compare_grid(build_parser().parse_args(argv))
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_every_published_run_is_a_run_of_the_command_the_page_names(name):
+    base, plan = _grid(PUBLISHED[name])
+    results = load_results(os.path.join(RESULTS, name))
+    reused = reusable_runs(base, plan, results, name)       # refuses other settings, by name
+    assert len(reused) == len(results["runs"]), (
+        f"{name}: {len(results['runs']) - len(reused)} runs are not in the plan of "
+        f"{' '.join(PUBLISHED[name])} (other steps, sizes or seeds)")
+    keys = [(e["method"], e["per_class"], e["data_seed"]) for e in results["runs"]]
+    assert len(set(keys)) == len(keys), f"{name} holds a run twice"
+
+
+def test_a_changed_default_is_caught():
+    base, plan = _grid(PUBLISHED["trends.json"])
+    results = load_results(os.path.join(RESULTS, "trends.json"))
+    results["settings"]["noise_std"] = 0.1
+    with pytest.raises(ValueError, match="noise_std"):
+        reusable_runs(base, plan, results, "trends.json")
+    results = load_results(os.path.join(RESULTS, "trends.json"))
+    results["runs"][0]["steps"] += 250                       # a run of another length
+    assert len(reusable_runs(base, plan, results, "trends.json")) == len(results["runs"]) - 1
+
+
+def _trends_table(text):
+    """{(method, per_class): cell text} from the page's table of the grid's accuracies."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines)
+                 if line.startswith("| method | 50 per class | paper |"))
+    sizes = [int(n) for n in re.findall(r"\| (\d+) per class", lines[start])]
+    table = {}
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        method = cells[0].replace(" ", "")                   # "Semi GAN" -> "SemiGAN"
+        for n, cell in zip(sizes, cells[1::2]):
+            table[(method, n)] = cell
+    return table
+
+
+def test_the_pages_table_quotes_trends_json():
+    results = load_results(os.path.join(RESULTS, "trends.json"))
+    with open(PAGE, encoding="utf-8") as f:
+        text = f.read()
+    table = _trends_table(text)
+    accuracy = {(e["method"], e["per_class"], e["data_seed"]): e["test_accuracy"]
+                for e in results["runs"]}
+    methods = {e["method"] for e in results["runs"]}
+    sizes = {e["per_class"] for e in results["runs"]}
+    assert {m for m, _ in table} == methods and {n for _, n in table} == sizes
+    for (method, n), cell in table.items():
+        expected = " / ".join(f"{accuracy[(method, n, s)]:.2f}" if (method, n, s) in accuracy
+                              else "-" for s in (0, 1, 2))
+        assert cell == expected, f"{method} at {n} per class: the page says {cell}"
+    status = re.search(r"\*\*Status: (\d+) of (\d+) runs", text)
+    if status:                                               # while the grid is unfinished
+        _, plan = _grid(PUBLISHED["trends.json"])
+        assert (int(status[1]), int(status[2])) == (len(results["runs"]), len(plan))
