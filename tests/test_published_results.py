@@ -5,14 +5,14 @@ A later change to a default setting or to the steps rule would silently turn the
 of another recipe (and ``--continue-from`` would refuse to continue the grid); a hand-edited
 table in docs/results.md would drift from the file it quotes. These tests catch both.
 """
-import json
 import os
 import re
 
 import pytest
 
 from tinydagan.cli import build_parser, compare_grid
-from tinydagan.experiments import load_results, reusable_runs
+from tinydagan.experiments import PRESETS, load_results, reusable_runs
+from tinydagan.report import cells
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "docs", "results")
@@ -75,14 +75,12 @@ def test_the_pages_table_quotes_trends_json():
     with open(PAGE, encoding="utf-8") as f:
         text = f.read()
     table = _trends_table(text)
-    accuracy = {(e["method"], e["per_class"], e["data_seed"]): e["test_accuracy"]
-                for e in results["runs"]}
-    methods = {e["method"] for e in results["runs"]}
-    sizes = {e["per_class"] for e in results["runs"]}
-    assert {m for m, _ in table} == methods and {n for _, n in table} == sizes
+    accuracy, methods, sizes = cells(results)               # {(method, n): {seed: accuracy}}
+    assert {m for m, _ in table} == set(methods) and {n for _, n in table} == set(sizes)
     for (method, n), cell in table.items():
-        expected = " / ".join(f"{accuracy[(method, n, s)]:.2f}" if (method, n, s) in accuracy
-                              else "-" for s in (0, 1, 2))
+        seeds = accuracy.get((method, n), {})
+        expected = " / ".join(f"{seeds[s]:.2f}" if s in seeds else "-"
+                              for s in PRESETS["trends"]["data_seeds"])
         assert cell == expected, f"{method} at {n} per class: the page says {cell}"
     status = re.search(r"\*\*(\d+) of the grid.s (\d+) runs are in trends.json", text)
     if status:                                               # while the grid is unfinished
