@@ -296,3 +296,48 @@ def test_svhn_goes_through_the_same_command_from_the_official_mat_files(tmp_path
     assert (tmp_path / "out" / "accuracy.png").exists()
     # the paper's SVHN numbers come from its table; none were produced on this machine
     assert "| C | 1 |" in report
+
+
+TRENDS_SEARCH = os.path.join(os.path.dirname(__file__), "..", "examples", "trends_search.py")
+
+
+def test_trends_search_compares_a_changed_setting_with_the_grid_on_validation_only(tiny_cifar,
+                                                                                   tmp_path):
+    small = ["--data-root", str(tiny_cifar), "--per-class", "20", "--data-seeds", "0", "1",
+             "--width", "0.125", "--val-per-class", "5", "--batch-size", "16", "--lr", "0.002",
+             "--steps", "30", "--steps-gan", "30", "--eval-every", "10", "--log-every", "10",
+             "--checkpoint-every", "10", "--sample-every", "100"]
+    grid = _cli("compare", "--preset", "trends", "--methods", "C", "DAGAN",
+                "--out", str(tmp_path / "grid"), *small)
+    assert grid.returncode == 0, grid.stderr
+    grid_runs = {(e["method"], e["data_seed"]): e["val_accuracy"]
+                 for e in json.load(open(tmp_path / "grid" / "results.json"))["runs"]}
+    summary = tmp_path / "search.json"
+    where = ["--grid", str(tmp_path / "grid" / "results.json"), "--summary", str(summary),
+             "--out", str(tmp_path / "search")]
+
+    def search(*args):
+        return subprocess.run([sys.executable, TRENDS_SEARCH, *args], capture_output=True,
+                              text=True, timeout=300)
+
+    run = search("fm_n50", *where, "--", *small)
+    assert run.returncode == 0, run.stderr
+    assert "test accuracy" not in run.stdout.lower()             # validation only
+    [line] = json.load(open(summary))
+    mine = {e["data_seed"]: e for e in
+            json.load(open(tmp_path / "search" / "fm_n50" / "results.json"))["runs"]}
+    assert sorted(mine) == line["seeds"] == [0, 1] and mine[0]["method"] == "DAGAN"
+    assert json.load(open(tmp_path / "search" / "fm_n50" / "DAGAN_n20_data0" / "result.json")
+                     )["config"]["g_loss"] == "feature_matching"
+    gains = [mine[s]["val_accuracy"] - grid_runs["DAGAN", s] for s in (0, 1)]
+    assert line["gain_over_grid_method"] == paired(gains)
+    assert line["gain_over_grid_C"] == paired([mine[s]["val_accuracy"] - grid_runs["C", s]
+                                               for s in (0, 1)])
+    assert line["val_best"]["grid C"] == [grid_runs["C", 0], grid_runs["C", 1]]
+
+    again = search("fm_n50", *where, "--", *small)                 # kept, not retrained
+    assert again.returncode == 0 and "fm_n50: finished earlier" in again.stdout
+    other = search("lc2_n50", *where, "--", *small, "--dropout", "0.3")
+    assert other.returncode != 0 and "differing: dropout" in other.stderr
+    assert not (tmp_path / "search" / "lc2_n50").exists()          # refused before training
+    assert search("nope", *where).returncode == 2
