@@ -5,6 +5,7 @@ A later change to a default setting or to the steps rule would silently turn the
 of another recipe (and ``--continue-from`` would refuse to continue the grid); a hand-edited
 table in docs/results.md would drift from the file it quotes. These tests catch both.
 """
+import json
 import os
 import re
 
@@ -86,3 +87,23 @@ def test_the_pages_table_quotes_trends_json():
     if status:                                               # while the grid is unfinished
         _, plan = _grid(PUBLISHED["trends.json"])
         assert (int(status[1]), int(status[2])) == (len(results["runs"]), len(plan))
+
+
+def _interval(d):
+    return f"{d['mean']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}] {d['positive']}/{d['k']}"
+
+
+def test_the_pages_search_table_quotes_trends_search_json():
+    with open(os.path.join(RESULTS, "trends_search.json")) as f:
+        lines = {line["name"]: line for line in json.load(f)}
+    with open(PAGE, encoding="utf-8") as f:
+        rows = [[c.strip() for c in row.strip().strip("|").split("|")] for row in f
+                if re.match(r"\s*\| \w+_n\d+ \|", row)]
+    assert {row[0] for row in rows} == set(lines), "the page lists other candidates than the file"
+    for name, _, validation, over_method, over_c in rows:
+        line = lines[name]
+        expected = "; ".join(" / ".join(f"{v:.1f}" for v in values)
+                             for values in line["val_best"].values())
+        assert validation == expected, f"{name}: the page says {validation}"
+        assert over_method == _interval(line["gain_over_grid_method"]), name
+        assert over_c == _interval(line["gain_over_grid_C"]), name
