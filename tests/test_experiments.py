@@ -301,6 +301,7 @@ def test_svhn_goes_through_the_same_command_from_the_official_mat_files(tmp_path
 TRENDS_SEARCH = os.path.join(os.path.dirname(__file__), "..", "examples", "trends_search.py")
 
 
+@pytest.mark.slow
 def test_trends_search_compares_a_changed_setting_with_the_grid_on_validation_only(tiny_cifar,
                                                                                    tmp_path):
     small = ["--data-root", str(tiny_cifar), "--per-class", "20", "--data-seeds", "0", "1",
