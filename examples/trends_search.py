@@ -76,11 +76,11 @@ def grid_runs(base, name, grid):
     return {(e["method"], e["data_seed"]): e for e in grid["runs"] if e["per_class"] == n}
 
 
-def summary(name, base, results, grid, out_root, jobs):
-    """The candidate's flags, per-seed validation accuracies beside the grid's, and paired
-    gains over the grid's run of the same method and over C."""
+def summary(name, base, results, by_grid, jobs):
+    """The candidate's flags, per-seed validation accuracies beside the grid's runs
+    ``by_grid`` (``grid_runs``), and paired gains over the grid's run of the same method and
+    over C."""
     method, flags, n = CANDIDATES[name][0], CANDIDATES[name][2], base.per_class
-    by_grid = grid_runs(base, name, grid)
     mine = {e["data_seed"]: e for e in results["runs"]}
     seeds = sorted(s for s in mine if (method, s) in by_grid and ("C", s) in by_grid)
     if not seeds:
@@ -150,7 +150,7 @@ def main(argv=None):
             print(f"{name}: finished earlier ({args.summary})")
             continue
         base, plan = candidate_grid(name, extra)
-        grid_runs(base, name, grid)                   # refuse a mismatched grid before training
+        by_grid = grid_runs(base, name, grid)         # refuses a mismatched grid before training
         folder = os.path.join(args.out, name)
         prepare_folder(folder)
         log = os.path.join(folder, "log.txt")   # the runs' progress, their test scores among it
@@ -159,7 +159,7 @@ def main(argv=None):
         with open(log, "a") as out:
             results = run_grid(base, plan, folder, out=out, jobs=args.jobs)
         print(f"{name}: {time.perf_counter() - t0:.0f} s", flush=True)
-        done[name] = summary(name, base, results, grid, args.out, args.jobs)
+        done[name] = summary(name, base, results, by_grid, args.jobs)
         write_json(args.summary, [done[k] for k in CANDIDATES if k in done])
     print("\ncandidate    best validation accuracy per data seed: candidate / grid's run of the "
           "method / grid's C;\n             gain over the grid's method and over C, mean "
