@@ -167,6 +167,8 @@ def test_extending_a_finished_run_equals_a_straight_run(tiny_cifar, tmp_path, me
     (["--noise-std", "nan"], "--noise-std must be finite and >= 0, got nan"),
     (["--dropout", "1"], "--dropout must be finite and in [0, 1), got 1.0"),
     (["--ema-decay=-inf"], "--ema-decay must be finite and in [0, 1), got -inf"),
+    (["--crop-padding", "16"], "--crop-padding must be in 0..15 (smaller than the image), got 16"),
+    (["--crop-padding=-1"], "--crop-padding must be in 0..15 (smaller than the image), got -1"),
 ])
 def test_a_bad_train_flag_is_one_line_naming_the_flag(tmp_path, monkeypatch, capsys, flags,
                                                       message):

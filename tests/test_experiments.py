@@ -332,13 +332,17 @@ def test_trends_search_compares_a_changed_setting_with_the_grid_on_validation_on
                      )["config"]["g_loss"] == "feature_matching"
     gains = [mine[s]["val_accuracy"] - grid_runs["DAGAN", s] for s in (0, 1)]
     assert line["gain_over_grid_method"] == paired(gains)
-    assert line["gain_over_grid_C"] == paired([mine[s]["val_accuracy"] - grid_runs["C", s]
-                                               for s in (0, 1)])
-    assert line["val_best"]["grid C"] == [grid_runs["C", 0], grid_runs["C", 1]]
+    assert line["rival"] == "C" and line["val_best"]["grid C"] == [grid_runs["C", 0],
+                                                                    grid_runs["C", 1]]
+    assert line["gain_over_grid_rival"] == paired([mine[s]["val_accuracy"] - grid_runs["C", s]
+                                                   for s in (0, 1)])
 
     again = search("fm_n50", *where, "--", *small)                 # kept, not retrained
     assert again.returncode == 0 and "fm_n50: finished earlier" in again.stdout
     other = search("lc2_n50", *where, "--", *small, "--dropout", "0.3")
     assert other.returncode != 0 and "differing: dropout" in other.stderr
     assert not (tmp_path / "search" / "lc2_n50").exists()          # refused before training
+    aug = search("pad1_n100", *where, "--", *small)                # the grid has no DAGAN_aug
+    assert aug.returncode != 0 and "none of DAGAN_aug data seed 0" in aug.stderr
+    assert not (tmp_path / "search" / "pad1_n100").exists()
     assert search("nope", *where).returncode == 2

@@ -100,10 +100,10 @@ def test_the_pages_search_table_quotes_trends_search_json():
         rows = [[c.strip() for c in row.strip().strip("|").split("|")] for row in f
                 if re.match(r"\s*\| \w+_n\d+ \|", row)]
     assert {row[0] for row in rows} == set(lines), "the page lists other candidates than the file"
-    for name, _, validation, over_method, over_c in rows:
+    for name, _, validation, over_method, over_rival in rows:
         line = lines[name]
         expected = "; ".join(" / ".join(f"{v:.1f}" for v in values)
                              for values in line["val_best"].values())
         assert validation == expected, f"{name}: the page says {validation}"
         assert over_method == _interval(line["gain_over_grid_method"]), name
-        assert over_c == _interval(line["gain_over_grid_C"]), name
+        assert over_rival == _interval(line["gain_over_grid_rival"]), name

@@ -51,6 +51,21 @@ def test_every_method_runs_through_the_one_trainer(tiny_cifar, tmp_path, method)
         assert all((tmp_path / "run" / f"gan_class{k}" / "result.json").exists() for k in range(10))
 
 
+@pytest.mark.parametrize("padding", [None, 1, 0])
+def test_aug_methods_crop_by_crop_padding(tiny_cifar, tmp_path, monkeypatch, padding):
+    from tinydagan import data as tdata
+    augment_batch, seen = tdata.augment_batch, []
+
+    def recording(x, rng, pad=None, flip=True):
+        seen.append(pad)
+        return augment_batch(x, rng, pad, flip=flip)
+
+    monkeypatch.setattr(tdata, "augment_batch", recording)
+    cfg = tiny(tiny_cifar, tmp_path, method="C_aug", steps=3, crop_padding=padding)
+    train(cfg, out=open(os.devnull, "w"))
+    assert seen == [padding] * 3               # None: augment_batch's image_size // 8
+
+
 def _cli(cfg_dir, data_root, cache, steps=30):
     cmd = [sys.executable, "-m", "tinydagan", "train", "--method", "DAGAN", "--steps", str(steps),
            "--width", "0.125", "--per-class", "10", "--val-per-class", "5", "--batch-size", "16",

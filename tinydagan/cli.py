@@ -40,7 +40,7 @@ def _add_config_options(parser, skip=(), only_given=False, **overrides):
             kwargs["action"] = argparse.BooleanOptionalAction
         elif field.name == "method":
             kwargs["choices"] = list(METHODS)
-        elif field.name in ("data_root", "only_class"):
+        elif field.name in ("data_root", "only_class", "crop_padding"):
             kwargs["type"] = str if field.name == "data_root" else int
         else:
             kwargs["type"] = type(default)

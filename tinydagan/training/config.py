@@ -91,6 +91,9 @@ class TrainConfig:
     g_loss: str = _setting("dagan", "generator loss: dagan (-log p(y|G(z,y))) or feature_matching")
     noise_std: float = _setting(0.2, "std of D's Gaussian input-noise layer")
     dropout: float = _setting(0.5, "dropout probability in D")
+    crop_padding: Optional[int] = _setting(None,
+        "the _aug methods: pixels the random crop may shift an image by (None: image_size // 8, "
+        "i.e. 2 at 16x16 and 4 at 32x32; 0: flips only)")
     weight_norm: bool = _setting(False, "weight normalisation in D")
     z_noise: str = _setting("uniform",
         "distribution of z: uniform (U(0,1)), uniform_signed (U(-1,1)) or normal")
@@ -132,6 +135,9 @@ class TrainConfig:
                 problems.append(f"{flag(name)} must be >= 0, got {getattr(self, name)}")
         if self.only_class is not None and self.only_class < 0:
             problems.append(f"--only-class must be >= 0, got {self.only_class}")
+        if self.crop_padding is not None and not 0 <= self.crop_padding < self.image_size:
+            problems.append(f"--crop-padding must be in 0..{self.image_size - 1} (smaller than "
+                            f"the image), got {self.crop_padding}")
         if self.batch_size > MAX_BATCH_SIZE:
             problems.append(f"--batch-size must be <= {MAX_BATCH_SIZE}, got {self.batch_size}")
         for name, (allowed, text) in _FLOAT_RANGES.items():

@@ -129,7 +129,7 @@ class Trainer:
         while self.step < cfg.steps:
             x, y = self.sampler.next()
             if self.method.augment:
-                x = tdata.augment_batch(x, self.rng, flip=flip)
+                x = tdata.augment_batch(x, self.rng, cfg.crop_padding, flip=flip)
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # the guard reports it
                 losses = self.method.train_step(cfg, self.D, self.G, self.opt_d, self.opt_g,
                                                 x, y, self.K, self.rng)
