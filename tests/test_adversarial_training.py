@@ -312,6 +312,29 @@ def test_a_bad_checkpoint_entry_is_one_error_naming_the_file(finished_run, tmp_p
     assert text.startswith(str(path)) and "re-run with --fresh" in text and "\n" not in text
 
 
+@pytest.mark.slow
+def test_a_checkpoint_older_than_a_none_default_setting_resumes(finished_run, tmp_path,
+                                                                monkeypatch):
+    """A checkpoint written before ``crop_padding`` existed has no such key; its default None
+    means what the code did then, so the run resumes. A missing setting with a value is
+    still another run."""
+    monkeypatch.setenv("TINYDAGAN_CACHE", str(finished_run / "cache"))
+    path = tmp_path / "run" / "checkpoint.npz"
+    for dropped, refused in [("crop_padding", False), ("lc_weight", True)]:
+        state = load_npz(finished_run / "run" / "checkpoint.npz")
+        config = json.loads(str(state["config"]))
+        assert dropped in config
+        del config[dropped]
+        state["config"] = np.asarray(json.dumps(config, sort_keys=True))
+        save_npz(path, state)
+        cfg = tiny(finished_run / "data", tmp_path / "run")
+        if refused:
+            with pytest.raises(ValueError, match=rf"other settings \(differing: {dropped}\)"):
+                Trainer(cfg, out=QUIET)
+        else:
+            assert Trainer(cfg, out=QUIET).step == 3
+
+
 # ----- 5 and 6. interrupted and failed writes, unwritable output folders ---------------------
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # see below
 def test_ctrl_c_inside_an_npz_write_propagates_and_keeps_the_old_file(tmp_path, monkeypatch):

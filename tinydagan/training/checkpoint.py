@@ -92,8 +92,10 @@ def read_checkpoint(path, identity, data_fingerprint, steps, num_train):
                                      f"{CHECKPOINT_FORMAT})")
     saved = {**entry.json("config", dict), "data": entry.text("data")}
     current = {**json.loads(json.dumps(identity, sort_keys=True)), "data": data_fingerprint}
-    if saved != current:
-        diff = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
+    # .get: a setting added after the checkpoint was written, whose default None keeps the
+    # old behaviour, is the same run (as in experiments._settings_diff)
+    diff = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
+    if diff:
         diff = [k + " (the images differ)" if k == "data" else k for k in diff]
         raise checkpoint_error(path, f"was written by a run with other settings (differing: "
                                      f"{', '.join(diff)})")
