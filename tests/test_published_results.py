@@ -83,10 +83,14 @@ def test_the_pages_table_quotes_trends_json():
         expected = " / ".join(f"{seeds[s]:.2f}" if s in seeds else "-"
                               for s in PRESETS["trends"]["data_seeds"])
         assert cell == expected, f"{method} at {n} per class: the page says {cell}"
-    status = re.search(r"\*\*(\d+) of the grid.s (\d+) runs are in trends.json", text)
-    if status:                                               # while the grid is unfinished
-        _, plan = _grid(PUBLISHED["trends.json"])
-        assert (int(status[1]), int(status[2])) == (len(results["runs"]), len(plan))
+    _, plan = _grid(PUBLISHED["trends.json"])
+    unfinished = re.search(r"\*\*(\d+) of the grid.s (\d+) runs are in trends.json", text)
+    complete = re.search(r"\*\*All (\d+) runs of the grid are in trends.json", text)
+    assert bool(unfinished) != bool(complete), "the page says how many of the grid's runs it has"
+    if unfinished:
+        assert (int(unfinished[1]), int(unfinished[2])) == (len(results["runs"]), len(plan))
+    else:
+        assert int(complete[1]) == len(results["runs"]) == len(plan)
 
 
 def _interval(d):
